@@ -33,7 +33,8 @@ class CellMaster:
 class CellLibrary:
     """The logic cells of one PDK, addressable by role or by cell name."""
 
-    def __init__(self, masters: list[CellMaster], power_pins: dict[str, str]):
+    def __init__(self, name: str, masters: list[CellMaster], power_pins: dict[str, str]):
+        self.name = name  # e.g. sky130_fd_sc_hd
         self.by_role = {m.role: m for m in masters}
         self.by_name = {m.name: m for m in masters}
         self.power_pins = dict(power_pins)
@@ -69,4 +70,4 @@ class CellLibrary:
                     physical=bool(spec.get("physical", False)),
                 )
             )
-        return cls(masters, mapping.get("power_pins", {}))
+        return cls(mapping["library"], masters, mapping.get("power_pins", {}))
