@@ -1,0 +1,1 @@
+"""Arithmetic generator: constant dot products as shift-and-add logic (CSE adder graph + compressor trees)."""

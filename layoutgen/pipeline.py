@@ -1,0 +1,144 @@
+"""Pipelining pass: register ranks so no stage holds more than `stage_depth` full-adder levels.
+
+Input: a combinational module (nets of the x bus, bits of the y bus) whose instances only use nets
+that exist before them. Each cell is placed, in topological order, in the earliest stage where its
+inputs have arrived and its own delay still fits the stage budget; a net used k stages after the one
+that makes it passes through a chain of k flip-flops (shared by all its late users), so every path
+crosses the same number of ranks and one input is accepted per clock. The x bus enters through an
+input rank and every y bit leaves through its own output flip-flop, so latency = stages + 1.
+"""
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+from .netlist.builder import ModuleBuilder
+from .netlist.cells import CellLibrary
+from .netlist.ir import Module
+from .arith.words import ONE, is_const
+
+
+@dataclass(frozen=True)
+class PipelineResult:
+    latency_cycles: int
+    stages: int
+    flip_flops: int
+    max_stage_delay: float  # in full-adder levels
+
+
+def _topological(module: Module, lib: CellLibrary) -> list[int]:
+    driver = {}
+    for idx, inst in enumerate(module.instances):
+        for pin in lib[inst.master].outputs:
+            driver[inst.pins[pin]] = idx
+    indeg = [0] * len(module.instances)
+    users = defaultdict(list)
+    for idx, inst in enumerate(module.instances):
+        m = lib[inst.master]
+        for pin in m.inputs:
+            d = driver.get(inst.pins[pin])
+            if d is not None:
+                indeg[idx] += 1
+                users[d].append(idx)
+    queue = deque(i for i, d in enumerate(indeg) if d == 0)
+    order = []
+    while queue:
+        i = queue.popleft()
+        order.append(i)
+        for u in users[i]:
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                queue.append(u)
+    if len(order) != len(module.instances):
+        raise ValueError(f"module {module.name} has a combinational loop")
+    return order
+
+
+def insert_registers(
+    module: Module,
+    lib: CellLibrary,
+    delays: dict[str, dict[str, float]],
+    x_nets: list[int],
+    y_bits: list[int],
+    stage_depth: float,
+) -> PipelineResult:
+    """Pipeline `module` in place; adds ports clk, x and y. Returns latency and register counts."""
+    if stage_depth <= 0:
+        raise ValueError("stage depth must be positive")
+    order = _topological(module, lib)
+    stage: dict[int, int] = {n: 0 for n in x_nets}  # x is "made" before the input rank
+    time: dict[int, float] = {n: 0.0 for n in x_nets}
+    free: set[int] = set()  # tie-cell nets need no registers
+    inst_stage = [0] * len(module.instances)
+    worst = 0.0
+    for idx in order:
+        inst = module.instances[idx]
+        m = lib[inst.master]
+        if m.role == "tie":
+            free.update(inst.pins[p] for p in m.outputs)
+            continue
+        ins = [inst.pins[p] for p in m.inputs if inst.pins[p] not in free]
+        s = max([max(stage.get(n, 0), 1) for n in ins], default=1)
+        t = max([time[n] for n in ins if stage.get(n, 0) == s], default=0.0)
+        d = max(delays[m.role][p] for p in m.outputs)
+        if t > 0 and t + d > stage_depth:
+            s, t = s + 1, 0.0
+        inst_stage[idx] = s
+        for p in m.outputs:
+            net = inst.pins[p]
+            stage[net] = s
+            time[net] = t + delays[m.role][p]
+            worst = max(worst, time[net])
+    last = max([stage[b] for b in y_bits if not is_const(b) and b not in free] + [1])
+
+    builder = ModuleBuilder(module, lib)
+    clk = module.add_net("clk")
+    chains: dict[int, list[int]] = {}
+    n_ff = 0
+
+    def delayed(net: int, k: int) -> int:
+        nonlocal n_ff
+        chain = chains.setdefault(net, [net])
+        while len(chain) <= k:
+            chain.append(builder.dff(chain[-1], clk))
+            n_ff += 1
+        return chain[k]
+
+    n_orig = len(order)
+    for idx in range(n_orig):
+        inst = module.instances[idx]
+        m = lib[inst.master]
+        if m.role == "tie":
+            continue
+        s = inst_stage[idx]
+        for p in m.inputs:
+            net = inst.pins[p]
+            if net in free:
+                continue
+            lag = s - stage.get(net, 0)
+            if lag > 0:
+                inst.pins[p] = delayed(net, lag)
+
+    y_nets = []
+    for bit in y_bits:
+        if is_const(bit) or bit in free:
+            value = (1 if bit == ONE else 0) if is_const(bit) else None
+            if value is None:
+                # a tie-cell net: find its value from the driver pin name
+                value = next(
+                    1 if p == "HI" else 0
+                    for inst in module.instances
+                    if lib[inst.master].role == "tie"
+                    for p, n in inst.pins.items()
+                    if n == bit
+                )
+            tie = builder.cell("tie")
+            y_nets.append(tie["HI" if value else "LO"])
+        else:
+            pre = delayed(bit, last - stage.get(bit, 0))
+            y_nets.append(builder.dff(pre, clk))
+            n_ff += 1
+    module.add_port("clk", "input", [clk])
+    module.add_port("x", "input", x_nets)
+    module.add_port("y", "output", y_nets)
+    return PipelineResult(latency_cycles=last + 1, stages=last, flip_flops=n_ff, max_stage_delay=worst)
