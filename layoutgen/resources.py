@@ -25,3 +25,9 @@ def pdk_dir() -> Path:
 
 def cells_dir() -> Path:
     return _data_dir("_cells", "cells")
+
+
+def example_dir(name: str) -> Path | None:
+    """A bundled example (present in a source checkout, not in a wheel)."""
+    path = _PKG.parent / "examples" / name
+    return path if path.is_dir() else None
