@@ -1,0 +1,152 @@
+"""layoutgen's own DRC deck, run with KLayout's engine (klayout.db) in hierarchical (deep) mode.
+
+The deck is the PDK's rule table (pdk/<name>/rules.json); each rule kind maps to one check in
+drc_checks.py. Results: per-rule marker counts, and optionally a KLayout marker database (.lyrdb).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import klayout.db as kdb
+import klayout.rdb as krdb
+
+from ..errors import LayoutgenError
+from ..pdk.tech import Rule, Tech
+from .drc_checks import CHECKS, describe
+
+
+class DrcInputError(LayoutgenError):
+    """The layout to check cannot be read or has no such top cell."""
+
+
+@dataclass(frozen=True)
+class DrcResult:
+    top: str
+    counts: dict[str, int]  # rule id -> markers found (every rule run, 0 included)
+    descriptions: dict[str, str]
+    seconds: float
+    report: Path | None
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def clean(self) -> bool:
+        return self.total == 0
+
+    @property
+    def violated(self) -> dict[str, int]:
+        return {k: v for k, v in self.counts.items() if v}
+
+    def summary(self) -> str:
+        lines = [f"DRC of {self.top}: {len(self.counts)} rules checked in {self.seconds:.1f} s"]
+        width = max((len(k) for k in self.counts), default=0)
+        for rule_id, n in self.counts.items():
+            if n:
+                lines.append(f"  {rule_id:<{width}}  {n:>7}  {self.descriptions[rule_id]}")
+        verdict = "clean" if self.clean else f"{self.total} violations in {len(self.violated)} rules"
+        lines.append(f"DRC: {verdict}")
+        return "\n".join(lines)
+
+
+def _read_layout(gds_path: Path) -> kdb.Layout:
+    if not gds_path.is_file():
+        raise DrcInputError(f"layout file {gds_path} does not exist; pass a GDS or OASIS file")
+    layout = kdb.Layout()
+    try:
+        layout.read(str(gds_path))
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else "unreadable"
+        raise DrcInputError(f"cannot read layout {gds_path}: {first}") from None
+    return layout
+
+
+def _top_cell(layout: kdb.Layout, gds_path: Path, top: str | None) -> kdb.Cell:
+    if top is not None:
+        cell = layout.cell(top)
+        if cell is None:
+            raise DrcInputError(f"{gds_path} has no cell '{top}'; pass one of its top cells to --top")
+        return cell
+    tops = layout.top_cells()
+    if len(tops) != 1:
+        names = ", ".join(sorted(c.name for c in tops)) or "none"
+        raise DrcInputError(f"{gds_path} has {len(tops)} top cells ({names}); choose one with --top")
+    return tops[0]
+
+
+def _drawn_layers(tech: Tech, layout: kdb.Layout) -> list[str]:
+    """Layers of the tech that carry drawing shapes in this layout (for grid/angle checks)."""
+    present = {(i.layer, i.datatype) for i in layout.layer_infos()}
+    return [n for n, l in tech.layers.items() if l.drawing is not None and l.drawing in present]
+
+
+def run_drc(gds_path: str | Path, pdk, top: str | None = None, report: str | Path | None = None,
+            *, rules: Iterable[Rule] | None = None, threads: int | None = None) -> DrcResult:
+    """Check a GDS/OASIS layout against the PDK's DRC rules (or `rules`, a subset of them).
+
+    Writes a KLayout marker database to `report` (.lyrdb) when given.
+    """
+    gds_path = Path(gds_path)
+    tech: Tech = pdk.tech
+    rules = tuple(tech.rules if rules is None else rules)
+    start = time.perf_counter()
+    layout = _read_layout(gds_path)
+    cell = _top_cell(layout, gds_path, top)
+
+    dss = kdb.DeepShapeStore()
+    dss.threads = threads if threads is not None else min(4, os.cpu_count() or 1)
+    regions: dict[str, kdb.Region] = {}
+
+    def layer(name: str) -> kdb.Region:
+        if name not in regions:
+            gds = tech.gds(name)
+            index = layout.find_layer(gds[0], gds[1])
+            if index is None:
+                regions[name] = kdb.Region()
+            else:
+                regions[name] = kdb.Region(layout.begin_shapes(cell, index), dss)
+        return regions[name]
+
+    drawn = _drawn_layers(tech, layout)
+    findings: dict[str, list] = {}
+    for rule in rules:
+        check = CHECKS.get(rule.kind)
+        if check is None:
+            raise LayoutgenError(f"pdk/{tech.name}/rules.json: rule {rule.id} has unknown kind '{rule.kind}'")
+        findings[rule.id] = [m for m in check(rule, layer, drawn) if not m.is_empty()]
+    counts = {rid: sum(m.count() for m in ms) for rid, ms in findings.items()}
+    descriptions = {r.id: describe(r) for r in rules}
+
+    report_path = None
+    if report is not None:
+        report_path = Path(report)
+        _write_rdb(report_path, gds_path, layout, cell, rules, findings, descriptions)
+    seconds = time.perf_counter() - start
+    return DrcResult(cell.name, counts, descriptions, seconds, report_path)
+
+
+def _write_rdb(path: Path, gds_path: Path, layout: kdb.Layout, cell: kdb.Cell, rules, findings, descriptions) -> None:
+    db = krdb.ReportDatabase("layoutgen DRC")
+    db.generator = "layoutgen drc"
+    db.original_file = gds_path.name
+    db.top_cell_name = cell.name
+    rdb_cell = db.create_cell(cell.name)
+    to_um = kdb.CplxTrans(layout.dbu)
+    for rule in rules:
+        cat = db.create_category(rule.id)
+        cat.description = f"{rule.id}: {descriptions[rule.id]} ({rule.source})"
+        for markers in findings[rule.id]:
+            cat.scan_collection(rdb_cell, to_um, markers, True)
+    tmp = path.with_name(path.name + ".tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        db.save(str(tmp))
+        os.replace(tmp, path)  # never leave a half-written report under the final name
+    except (OSError, RuntimeError) as exc:
+        tmp.unlink(missing_ok=True)
+        raise LayoutgenError(f"cannot write DRC report {path}: {exc}") from None
