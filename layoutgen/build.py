@@ -82,7 +82,6 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
     arith = ArithOptions(recoding=options.recoding, share=options.share)
     with progress.step("arithmetic (shared adder graph, compressor trees)"):
         net = build_network(model, pdk, options.top, arith)
-    comb_counts = Design(options.top, pdk.library, {options.top: net.module}).cell_counts()
     with progress.step(f"pipeline (stage depth {options.stage_depth:g} full-adder levels)"):
         pipe = insert_registers(
             net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, options.stage_depth
@@ -95,7 +94,8 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
     n_nonzero = int(sum(np.count_nonzero(l.W) for l in model.layers))
     fa = counts.get(lib.role("fa").name, 0)
     area = design.cell_area_um2()
-    comb_area = sum(lib[c].area_um2 * n for c, n in comb_counts.items())
+    dff = lib.role("dff")
+    comb_area = area - dff.area_um2 * counts.get(dff.name, 0)
     report = {
         "top": options.top,
         "pdk": pdk.name,

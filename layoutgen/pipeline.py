@@ -6,6 +6,8 @@ inputs have arrived and its own delay still fits the stage budget; a net used k 
 that makes it passes through a chain of k flip-flops (shared by all its late users), so every path
 crosses the same number of ranks and one input is accepted per clock. The x bus enters through an
 input rank and every y bit leaves through its own output flip-flop, so latency = stages + 1.
+An inverter used stages after its input is made is re-made in the using stage from its delayed input
+(an inverter is a fifth of a flip-flop), and the scheduler counts its delay there.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from dataclasses import dataclass
 
 from .netlist.builder import ModuleBuilder
 from .netlist.cells import CellLibrary
+from .netlist.cleanup import remove_dead_cells
 from .netlist.ir import Module
 from .arith.words import ONE, is_const
 
@@ -70,6 +73,8 @@ def insert_registers(
     time: dict[int, float] = {n: 0.0 for n in x_nets}
     free: set[int] = set()  # tie-cell nets need no registers
     inst_stage = [0] * len(module.instances)
+    inv_of: dict[int, int] = {}  # inverter output net -> its input net
+    inv_delay = delays["inv"]["Y"]
     worst = 0.0
     for idx in order:
         inst = module.instances[idx]
@@ -79,11 +84,15 @@ def insert_registers(
             continue
         ins = [inst.pins[p] for p in m.inputs if inst.pins[p] not in free]
         s = max([max(stage.get(n, 0), 1) for n in ins], default=1)
-        t = max([time[n] for n in ins if stage.get(n, 0) == s], default=0.0)
+        t = max(
+            [time[n] if stage.get(n, 0) == s else (inv_delay if n in inv_of else 0.0) for n in ins], default=0.0
+        )
         d = max(delays[m.role][p] for p in m.outputs)
         if t > 0 and t + d > stage_depth:
             s, t = s + 1, 0.0
         inst_stage[idx] = s
+        if m.role == "inv" and inst.pins["A"] not in free:
+            inv_of[inst.pins["Y"]] = inst.pins["A"]
         for p in m.outputs:
             net = inst.pins[p]
             stage[net] = s
@@ -104,6 +113,16 @@ def insert_registers(
             n_ff += 1
         return chain[k]
 
+    remade: dict[tuple[int, int], int] = {}
+
+    def late_inverse(net: int, s: int) -> int:
+        """The inverter output `net`, re-made in stage s from its delayed input."""
+        key = (net, s)
+        if key not in remade:
+            src = inv_of[net]
+            remade[key] = builder.cell("inv", A=delayed(src, s - stage.get(src, 0)))["Y"]
+        return remade[key]
+
     n_orig = len(order)
     for idx in range(n_orig):
         inst = module.instances[idx]
@@ -117,7 +136,7 @@ def insert_registers(
                 continue
             lag = s - stage.get(net, 0)
             if lag > 0:
-                inst.pins[p] = delayed(net, lag)
+                inst.pins[p] = late_inverse(net, s) if net in inv_of else delayed(net, lag)
 
     y_nets = []
     for bit in y_bits:
@@ -141,4 +160,5 @@ def insert_registers(
     module.add_port("clk", "input", [clk])
     module.add_port("x", "input", x_nets)
     module.add_port("y", "output", y_nets)
+    remove_dead_cells(module, lib)
     return PipelineResult(latency_cycles=last + 1, stages=last, flip_flops=n_ff, max_stage_delay=worst)
