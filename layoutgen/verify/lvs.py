@@ -1,0 +1,167 @@
+"""Layout-versus-schematic at the standard-cell level: `run_lvs(gds, design, pdk)`.
+
+The layout's connectivity (li1 -mcon- met1 -via- met2 ... met5, standard cells as LEF-pin black
+boxes, text labels naming nets) is extracted with klayout.db and compared with the netlist IR.
+See docs/lvs.md for the method and its limits.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import klayout.db as kdb
+
+from ..errors import LayoutgenError
+from ..netlist.ir import Design
+from .lvs_compare import (Diagnosis, FloatingPin, Open, PinMismatch, Short, align, diagnose,
+                          make_top_pins)
+from .lvs_extract import (abstract_cells, extract, is_physical, library_cells_in, normalize_cell_circuits, read_layout,
+                          stack_from_tech)
+from .lvs_reference import GROUND_NET, POWER_NET, design_to_netlist, rail_of
+
+__all__ = ["LvsResult", "run_lvs", "FloatingPin", "Open", "PinMismatch", "Short"]
+
+
+@dataclass
+class LvsResult:
+    match: bool
+    layout_top: str
+    netlist_top: str
+    power_checked: bool
+    opens: list[Open] = field(default_factory=list)
+    shorts: list[Short] = field(default_factory=list)
+    mismatched_pins: list[PinMismatch] = field(default_factory=list)
+    floating_pins: list[FloatingPin] = field(default_factory=list)
+    extra_instances: list[str] = field(default_factory=list)
+    missing_instances: list[str] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+    cells: int = 0  # leaf cell instances compared (layout side, hierarchy expanded)
+    runtime_s: float = 0.0
+
+    def report(self) -> str:
+        from .lvs_report import format_report
+
+        return format_report(self)
+
+
+def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=None, report=None,
+            power: bool | None = None, obstructions: bool = True, threads: int = 1) -> LvsResult:
+    """Compare the layout in `gds_path` with `design`.
+
+    power: True/False to force checking VPWR/VGND; None checks power when the layout's top cell
+    labels a VPWR or VGND net. obstructions: LEF OBS shapes take part in extraction, so routing that
+    lands on a cell's internal geometry is reported. report: a text report path, or a *.lvsdb
+    path for KLayout's netlist browser.
+    """
+    t0 = time.perf_counter()
+    gds_path = Path(gds_path)
+    if not gds_path.is_file():
+        raise LayoutgenError(f"layout {gds_path} does not exist; pass the GDS written by `layoutgen build`")
+    try:
+        design.validate()
+    except ValueError as exc:
+        raise LayoutgenError(f"netlist {design.top} is not valid: {exc}") from None
+    layout, top_cell = read_layout(gds_path, top)
+    tech = pdk.tech
+    stack = stack_from_tech(tech)
+    library = design.library
+    prefix = f"{library.name}__"
+    abstracts = pdk.cell_abstracts(pdk_root)
+    std_cells = {name: abstracts.macro(name) for name in library_cells_in(layout, top_cell, prefix)}
+    rail_names = {pin: rail_of(library, pin) for pin in library.power_pins}
+    with_power = power if power is not None else _labels_power(layout, top_cell, stack)
+
+    abstract_cells(layout, stack, std_cells, rail_names, with_power, obstructions)
+    lvs = _extract(layout, top_cell, stack, std_cells, threads)
+    layout_nl = lvs.netlist()
+    normalize_cell_circuits(layout_nl, std_cells, with_power, rail_names)
+    leaf_cells = set(std_cells) | {i.master for m in design.modules.values() for i in m.instances
+                                   if i.master not in design.modules}
+    ref_nl = design_to_netlist(design, with_power)
+    align(layout_nl, ref_nl, top_cell.name, design.top, leaf_cells)
+    lay_top = layout_nl.circuit_by_name(top_cell.name)
+    ref_top = ref_nl.circuit_by_name(design.top)
+    port_nets = make_top_pins(lay_top, ref_top)
+    comparer = kdb.NetlistComparer()
+    comparer.same_circuits(lay_top, ref_top)
+    # labels are the authority for top-level names: anchor ports (and rails) so that equivalent
+    # inputs (e.g. the two inputs of a nand2) cannot be paired the other way round
+    shared = Counter(net.cluster_id for net in port_nets.values())
+    for pin in ref_top.each_pin():
+        lnet, rnet = port_nets.get(pin.name()), ref_top.net_for_pin(pin.id())
+        if lnet is not None and rnet is not None and shared[lnet.cluster_id] == 1:
+            comparer.same_nets(lnet, rnet)
+    lvs.reference = ref_nl
+    ok = lvs.compare(comparer)
+    regions = [lvs.layer_by_name(c.name) for c in stack.conductors]
+
+    def wired(net) -> bool:
+        return any(not lvs.shapes_of_net(net, r, False).is_empty() for r in regions)
+
+    diag: Diagnosis = diagnose(lvs.xref(), wired, leaf_cells)
+    if not ok and diag.empty:
+        diag.other.append("the netlist comparer found differences it could not attribute to pins; "
+                          "write the report as .lvsdb and open it in KLayout's netlist browser")
+    result = LvsResult(
+        match=bool(ok) and diag.empty, layout_top=top_cell.name, netlist_top=design.top,
+        power_checked=with_power, opens=diag.opens, shorts=diag.shorts, mismatched_pins=diag.mismatched_pins,
+        floating_pins=diag.floating_pins, extra_instances=diag.extra_instances,
+        missing_instances=diag.missing_instances, other=diag.other,
+        cells=_count_leaf_instances(layout, top_cell, std_cells),
+    )
+    result.runtime_s = time.perf_counter() - t0
+    if report is not None:
+        _write_report(Path(report), result, lvs)
+    return result
+
+
+def _extract(layout, top_cell, stack, std_cells, threads):
+    try:
+        return extract(layout, top_cell, stack, std_cells, threads)
+    except RuntimeError as exc:
+        raise LayoutgenError(f"connectivity extraction failed: {str(exc).splitlines()[0]}") from None
+
+
+def _labels_power(layout: kdb.Layout, top: kdb.Cell, stack) -> bool:
+    for cond in stack.conductors:
+        for spec in (cond.label, cond.pin, cond.drawing):
+            if spec is None:
+                continue
+            li = layout.find_layer(*spec)
+            if li is None:
+                continue
+            for shape in top.shapes(li).each(kdb.Shapes.STexts):
+                if shape.text_string in (POWER_NET, GROUND_NET):
+                    return True
+    return False
+
+
+def _count_leaf_instances(layout, top_cell, std_cells) -> int:
+    """Logic cell instances in the layout, hierarchy expanded (tap/fill excluded)."""
+    logic = {layout.cell(name).cell_index() for name, macro in std_cells.items() if not is_physical(macro)}
+    called = set(top_cell.called_cells())
+    mult = {top_cell.cell_index(): 1}
+    for ci in layout.each_cell_top_down():
+        if ci != top_cell.cell_index() and ci not in called:
+            continue
+        m = mult.get(ci, 0)
+        if m:
+            for inst in layout.cell(ci).each_inst():
+                mult[inst.cell_index] = mult.get(inst.cell_index, 0) + m * inst.size()
+    return sum(mult.get(ci, 0) for ci in logic)
+
+
+def _write_report(path: Path, result: LvsResult, lvs) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    try:
+        if path.suffix == ".lvsdb":
+            lvs.write(str(tmp))
+        else:
+            tmp.write_text(result.report())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise LayoutgenError(f"cannot write LVS report {path}: {exc.strerror}") from None

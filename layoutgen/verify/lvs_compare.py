@@ -1,0 +1,316 @@
+"""Compare the extracted layout netlist with the IR netlist and explain the differences.
+
+klayout.db.NetlistComparer pairs circuits, instances (subcircuits) and nets by graph equivalence.
+The verdict is its result. The explanation is ours: with the instance pairing in hand, every
+instance pin is an edge between the IR net it should be on and the layout net it is on; each
+connected group of that bipartite graph is then one of: clean (one IR net, one layout net), an
+open (one IR net split over several layout nets), a short (several IR nets on one layout net),
+or misconnected pins (both, e.g. two swapped pins), and pins alone on their layout net are floating.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import klayout.db as kdb
+
+
+@dataclass(frozen=True)
+class PinRef:
+    instance: str  # IR instance name (or "<cell> at (x, y)" for a layout-only instance), "" for a port
+    pin: str
+
+    def __str__(self) -> str:
+        return f"{self.instance}.{self.pin}" if self.instance else f"port {self.pin}"
+
+
+@dataclass(frozen=True)
+class Open:
+    circuit: str
+    net: str
+    groups: tuple[tuple[str, tuple[PinRef, ...]], ...]  # (layout net name, pins on it)
+
+
+@dataclass(frozen=True)
+class Short:
+    circuit: str
+    layout_net: str
+    nets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PinMismatch:
+    circuit: str
+    pin: PinRef
+    expected_net: str
+    actual_net: str  # the IR net the layout net carries
+
+
+@dataclass(frozen=True)
+class FloatingPin:
+    circuit: str
+    pin: PinRef
+    net: str
+
+
+@dataclass
+class Diagnosis:
+    opens: list[Open] = field(default_factory=list)
+    shorts: list[Short] = field(default_factory=list)
+    mismatched_pins: list[PinMismatch] = field(default_factory=list)
+    floating_pins: list[FloatingPin] = field(default_factory=list)
+    extra_instances: list[str] = field(default_factory=list)
+    missing_instances: list[str] = field(default_factory=list)
+    other: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.opens or self.shorts or self.mismatched_pins or self.floating_pins
+                    or self.extra_instances or self.missing_instances or self.other)
+
+
+def align(layout_nl: kdb.Netlist, ref_nl: kdb.Netlist, layout_top: str, ref_top: str, leaf_cells: set[str]) -> None:
+    """Flatten hierarchy levels that exist on one side only (top and leaf cells are kept)."""
+    ref_names = {c.name for c in ref_nl.each_circuit()}
+    lay_names = {c.name for c in layout_nl.each_circuit()}
+    for circ in list(layout_nl.each_circuit()):
+        if circ.name not in ref_names and circ.name != layout_top and circ.name not in leaf_cells:
+            layout_nl.flatten_circuit(circ)
+    for circ in list(ref_nl.each_circuit()):
+        if circ.name not in lay_names and circ.name != ref_top and circ.name not in leaf_cells:
+            ref_nl.flatten_circuit(circ)
+
+
+def labelled_nets(circuit: kdb.Circuit) -> dict[str, kdb.Net]:
+    """Label -> net; a net carrying several labels (a short) is named "a,b" by the extractor."""
+    out: dict[str, kdb.Net] = {}
+    for net in circuit.each_net():
+        for label in net.name.split(",") if net.name else ():
+            out.setdefault(label, net)
+    return out
+
+
+def make_top_pins(layout_top: kdb.Circuit, ref_top: kdb.Circuit) -> dict[str, kdb.Net]:
+    """Layout top-level pins for the labelled nets that name the IR top's ports; returns them by name."""
+    by_label = labelled_nets(layout_top)
+    made = {}
+    for pin in ref_top.each_pin():
+        net = by_label.get(pin.name())
+        if net is not None and layout_top.pin_by_name(pin.name()) is None:
+            lpin = layout_top.create_pin(pin.name())
+            layout_top.connect_pin(lpin, net)
+            made[pin.name()] = net
+    return made
+
+
+def _location(sub: kdb.SubCircuit) -> str:
+    t = sub.trans  # in micrometers
+    return f"{sub.circuit_ref().name} at ({t.disp.x:.3f}, {t.disp.y:.3f}) um"
+
+
+class _UnionFind:
+    def __init__(self):
+        self.parent: dict = {}
+
+    def find(self, k):
+        self.parent.setdefault(k, k)
+        while self.parent[k] != k:
+            self.parent[k] = self.parent[self.parent[k]]
+            k = self.parent[k]
+        return k
+
+    def union(self, a, b):
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def diagnose(xref: kdb.NetlistCrossReference, wired, leaf_cells: set[str]) -> Diagnosis:
+    """wired(net) tells whether a layout net has any shape of its own circuit (not just a cell pin)."""
+    diag = Diagnosis()
+    for cp in xref.each_circuit_pair():
+        lay, ref = cp.first(), cp.second()
+        if lay is None or ref is None:
+            one = lay or ref
+            if one.name in leaf_cells:
+                continue  # an unused cell type: its instances show up below
+            side = "layout" if lay is not None else "netlist"
+            diag.other.append(f"circuit {one.name} exists only in the {side}")
+            continue
+        _diagnose_circuit(xref, cp, lay, ref, wired, leaf_cells, diag)
+    return diag
+
+
+def _pin_partner(xref, lay_circ: kdb.Circuit, ref_pin: kdb.Pin, leaf: bool):
+    if leaf:
+        return lay_circ.pin_by_name(ref_pin.name())
+    return xref.other_pin_for(ref_pin)
+
+
+def _pair_instances(xref, cp, leaf_cells):
+    """The comparer's instance pairs, completed where it gave up (a net error can leave the instances
+    around it unpaired): an unpaired netlist instance takes the unpaired layout instance of the same
+    cell that shares the most paired nets on the same pins."""
+    pairs, lay_only, ref_only = [], {}, []
+    for sp in xref.each_subcircuit_pair(cp):
+        ls, rs = sp.first(), sp.second()
+        if ls is not None and rs is not None:
+            pairs.append((ls, rs))
+        elif ls is not None:
+            lay_only[ls.id()] = ls
+        else:
+            ref_only.append(rs)
+    votes = []
+    for k, rs in enumerate(ref_only):
+        master = rs.circuit_ref()
+        count: dict = defaultdict(int)
+        for rpin in master.each_pin():
+            rn = rs.net_for_pin(rpin.id())
+            ln = xref.other_net_for(rn) if rn is not None else None
+            if ln is None:
+                continue
+            for ref in ln.each_subcircuit_pin():
+                sc = ref.subcircuit()
+                if sc.id() in lay_only and sc.circuit_ref().name == master.name and ref.pin().name() == rpin.name():
+                    count[sc.id()] += 1
+        votes += [(-n, k, lid) for lid, n in count.items()]
+    taken_r, taken_l = set(), set()
+    for _, k, lid in sorted(votes):
+        if k not in taken_r and lid not in taken_l:
+            taken_r.add(k)
+            taken_l.add(lid)
+            pairs.append((lay_only[lid], ref_only[k]))
+    rest_r = [rs for k, rs in enumerate(ref_only) if k not in taken_r]
+    rest_l = [ls for lid, ls in lay_only.items() if lid not in taken_l]
+    for master in {rs.circuit_ref().name for rs in rest_r}:  # one of each left: they are the pair
+        rr = [rs for rs in rest_r if rs.circuit_ref().name == master]
+        ll = [ls for ls in rest_l if ls.circuit_ref().name == master]
+        if len(rr) == 1 and len(ll) == 1:
+            pairs.append((ll[0], rr[0]))
+            rest_r.remove(rr[0])
+            rest_l.remove(ll[0])
+    return pairs, rest_l, rest_r
+
+
+def _diagnose_circuit(xref, cp, lay, ref, wired, leaf_cells, diag: Diagnosis) -> None:
+    cname = ref.name
+    # incidences: (PinRef, ref net or None, layout net or None)
+    edges: list[tuple[PinRef, kdb.Net | None, kdb.Net | None]] = []
+    named = set()
+    for rp in ref.each_pin():  # ports pair by name where the layout has the name (labels rule)
+        lp = lay.pin_by_name(rp.name())
+        if lp is not None:
+            named.add(rp.name())
+            edges.append((PinRef("", rp.name()), ref.net_for_pin(rp.id()), lay.net_for_pin(lp.id())))
+    for pp in xref.each_pin_pair(cp):
+        lp, rp = pp.first(), pp.second()
+        if (rp is not None and rp.name() in named) or (lp is not None and lp.name() in named):
+            continue
+        name = (rp or lp).name()
+        edges.append((PinRef("", name), ref.net_for_pin(rp.id()) if rp else None,
+                      lay.net_for_pin(lp.id()) if lp else None))
+    pairs, lay_only, ref_only = _pair_instances(xref, cp, leaf_cells)
+    for ls in lay_only:
+        where = _location(ls)
+        diag.extra_instances.append(f"{cname}: {where}")
+        for pin in ls.circuit_ref().each_pin():
+            edges.append((PinRef(where, pin.name()), None, ls.net_for_pin(pin.id())))
+    for rs in ref_only:
+        diag.missing_instances.append(f"{cname}: {rs.name} ({rs.circuit_ref().name})")
+        for pin in rs.circuit_ref().each_pin():
+            edges.append((PinRef(rs.name, pin.name()), rs.net_for_pin(pin.id()), None))
+    for ls, rs in pairs:
+        rmaster, lmaster = rs.circuit_ref(), ls.circuit_ref()
+        leaf = rmaster.name in leaf_cells
+        seen_lay_pins = set()
+        for rpin in rmaster.each_pin():
+            lpin = _pin_partner(xref, lmaster, rpin, leaf)
+            lnet = ls.net_for_pin(lpin.id()) if lpin is not None else None
+            if lpin is not None:
+                seen_lay_pins.add(lpin.id())
+            edges.append((PinRef(rs.name, rpin.name()), rs.net_for_pin(rpin.id()), lnet))
+        for lpin in lmaster.each_pin():  # e.g. routing that touches a cell's obstruction
+            if lpin.id() not in seen_lay_pins:
+                lnet = ls.net_for_pin(lpin.id())
+                if lnet is not None and _degree(lnet) > 1:
+                    diag.other.append(f"{cname}: layout net {lnet.expanded_name()} touches {rs.name} "
+                                      f"({lmaster.name}) outside its pins (pin {lpin.expanded_name()})")
+    _classify(cname, edges, wired, diag)
+
+
+def _degree(net: kdb.Net) -> int:
+    return net.pin_count() + net.subcircuit_pin_count() + net.terminal_count()
+
+
+def _classify(cname: str, edges, wired, diag: Diagnosis) -> None:
+    # klayout returns fresh Python wrappers: key nets by their names, unique within a circuit
+    rkey = lambda n: ("r", n.expanded_name())  # noqa: E731 - IR net names are unique per circuit
+    lkey = lambda n: ("l", n.expanded_name())  # noqa: E731 - extracted names are unique per circuit
+    uf = _UnionFind()
+    for _, rn, ln in edges:
+        if rn is not None and ln is not None:
+            uf.union(rkey(rn), lkey(ln))
+        elif rn is not None:
+            uf.find(rkey(rn))
+        elif ln is not None:
+            uf.find(lkey(ln))
+    ref_deg: dict = defaultdict(int)
+    lay_deg: dict = defaultdict(int)
+    for _, rn, ln in edges:
+        if rn is not None:
+            ref_deg[rkey(rn)] += 1
+        if ln is not None:
+            lay_deg[lkey(ln)] += 1
+    groups: dict = defaultdict(list)
+    for e in edges:
+        rn, ln = e[1], e[2]
+        root = uf.find(rkey(rn) if rn is not None else lkey(ln)) if (rn is not None or ln is not None) else None
+        if root is None:
+            continue
+        groups[root].append(e)
+    for comp in groups.values():
+        _classify_group(cname, comp, ref_deg, lay_deg, rkey, lkey, wired, diag)
+
+
+def _classify_group(cname, comp, ref_deg, lay_deg, rkey, lkey, wired, diag: Diagnosis) -> None:
+    floating = []
+    live = []
+    for e in comp:
+        pin, rn, ln = e
+        if rn is None:
+            continue  # pins of layout-only instances: reported as extra instances
+        alone = ln is None or (lay_deg[lkey(ln)] == 1 and _degree(ln) == 1 and not wired(ln))
+        if alone and ref_deg[rkey(rn)] > 1:
+            floating.append(FloatingPin(cname, pin, rn.expanded_name()))
+        else:
+            live.append(e)
+    diag.floating_pins.extend(floating)
+    ref_nets = {rkey(e[1]): e[1].expanded_name() for e in live}
+    lay_nets = {lkey(e[2]): e[2].expanded_name() for e in live if e[2] is not None}
+    if len(ref_nets) <= 1 and len(lay_nets) <= 1:
+        return
+    if len(ref_nets) == 1:
+        by_lay: dict = defaultdict(list)
+        for pin, _, ln in live:
+            by_lay[ln.expanded_name()].append(pin)
+        net = next(iter(ref_nets.values()))
+        diag.opens.append(Open(cname, net, tuple((k, tuple(v)) for k, v in sorted(by_lay.items()))))
+        return
+    if len(lay_nets) == 1:
+        diag.shorts.append(Short(cname, next(iter(lay_nets.values())), tuple(sorted(ref_nets.values()))))
+        return
+    # several IR nets over several layout nets: each layout net carries the IR net most of its pins
+    # want (a labelled port wins ties); pins that want another net are misconnected
+    votes: dict = defaultdict(lambda: defaultdict(int))
+    for pin, rn, ln in live:
+        if ln is None:
+            continue
+        bonus = 2 if (not pin.instance and ln.expanded_name() == rn.expanded_name()) else 0
+        votes[lkey(ln)][rn.expanded_name()] += 1 + bonus
+    carried = {k: max(sorted(v), key=lambda n: v[n]) for k, v in votes.items()}
+    for pin, rn, ln in live:
+        if ln is None:
+            continue
+        carries = carried[lkey(ln)]
+        if carries != rn.expanded_name():
+            diag.mismatched_pins.append(PinMismatch(cname, pin, rn.expanded_name(), carries))

@@ -1,0 +1,196 @@
+"""Layout side of LVS: connectivity of the routing stack, standard cells as LEF-pin black boxes.
+
+The GDS is read into memory and every standard cell is replaced by its abstract: the LEF PORT
+rectangles of its pins on their routing layers, each labelled with its pin name, and optionally
+the LEF OBS rectangles (unlabelled). Cell-internal geometry (transistors, internal li1/met1)
+therefore cannot short two routed nets, while routing that lands on an obstruction shows up as an
+extra, unnamed cell pin. Several PORTs of one pin (e.g. VPWR on li1 and on met1) are joined inside
+the cell by name. klayout.db.LayoutToNetlist then extracts the hierarchy (deep mode): one circuit
+per GDS cell, nets named by the text labels on the label/pin purposes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import klayout.db as kdb
+
+from ..errors import LayoutgenError
+from ..pdk.lef import LefMacro
+
+LayerSpec = tuple[int, int]
+Box = tuple[int, int, int, int]  # x0, y0, x1, y1 in dbu (nm)
+
+
+@dataclass(frozen=True)
+class Conductor:
+    name: str
+    drawing: LayerSpec
+    pin: LayerSpec | None = None
+    label: LayerSpec | None = None
+
+
+@dataclass(frozen=True)
+class Cut:
+    name: str
+    drawing: LayerSpec
+    bottom: str
+    top: str
+
+
+@dataclass(frozen=True)
+class LvsStack:
+    """The layers LVS connects: conductors bottom-up and the cuts between them."""
+
+    conductors: tuple[Conductor, ...]
+    cuts: tuple[Cut, ...]
+
+    def layer_names(self) -> set[str]:
+        return {c.name for c in self.conductors} | {c.name for c in self.cuts}
+
+
+def stack_from_tech(tech) -> LvsStack:
+    """li1 -mcon- met1 -via- met2 ... met5 from the PDK's routing layers and via definitions."""
+    conductors = tuple(
+        Conductor(name, tech.gds(name), tech.layers[name].pin, tech.layers[name].label) for name in tech.routing
+    )
+    cuts = tuple(Cut(v.cut, tech.gds(v.cut), v.bottom, v.top) for v in tech.vias.values())
+    return LvsStack(conductors, cuts)
+
+
+def is_physical(macro: LefMacro) -> bool:
+    """Tap, fill, decap: only power pins, nothing the netlist IR instantiates."""
+    return all(p.use in ("POWER", "GROUND") for p in macro.pins.values())
+
+
+def read_layout(gds_path, top: str | None) -> tuple[kdb.Layout, kdb.Cell]:
+    layout = kdb.Layout()
+    try:
+        layout.read(str(gds_path))
+    except RuntimeError as exc:
+        raise LayoutgenError(f"cannot read layout {gds_path}: {str(exc).splitlines()[0]}") from None
+    if top is not None:
+        if not layout.has_cell(top):
+            raise LayoutgenError(f"layout {gds_path} has no cell {top}; pass one of its top cells with --top")
+        return layout, layout.cell(top)
+    tops = layout.top_cells()
+    if len(tops) != 1:
+        names = ", ".join(sorted(c.name for c in tops)) or "none"
+        raise LayoutgenError(f"layout {gds_path} has {len(tops)} top cells ({names}); choose one with --top")
+    return layout, tops[0]
+
+
+def library_cells_in(layout: kdb.Layout, top: kdb.Cell, prefix: str) -> list[str]:
+    return sorted(
+        layout.cell(ci).name for ci in [top.cell_index()] + list(top.called_cells())
+        if layout.cell(ci).name.startswith(prefix)
+    )
+
+
+def abstract_cells(layout: kdb.Layout, stack: LvsStack, abstracts: dict[str, LefMacro],
+                   rail_names: dict[str, str], with_power: bool, with_obs: bool) -> None:
+    """Replace the content of every standard cell by its LEF abstract (in place)."""
+    by_name = {c.name: c for c in stack.conductors}
+    cut_names = {c.name: c for c in stack.cuts}
+    label_of = {}
+    for name, ab in abstracts.items():
+        cell = layout.cell(name)
+        cell.clear_shapes()
+        cell.clear_insts()
+        for pin in ab.pins.values():
+            is_rail = pin.use in ("POWER", "GROUND")
+            if is_rail and not with_power:
+                continue
+            # body pins (VPB/VNB) join their rail, as the IR side folds them too
+            label = rail_names.get(pin.name, pin.name)
+            for r in pin.shapes:
+                layer, box = r.layer, (r.x0, r.y0, r.x1, r.y1)
+                li = _shape_layer(layout, layer, by_name, cut_names)
+                if li is None:
+                    continue
+                cell.shapes(li).insert(kdb.Box(*box))
+                cond = by_name.get(layer)
+                if cond is not None:
+                    key = (cond.name,)
+                    if key not in label_of:
+                        label_of[key] = layout.layer(*(cond.label or cond.drawing))
+                    x = (box[0] + box[2]) // 2
+                    y = (box[1] + box[3]) // 2
+                    cell.shapes(label_of[key]).insert(kdb.Text(label, kdb.Trans(x, y)))
+        if with_obs:
+            for r in ab.obs:
+                li = _shape_layer(layout, r.layer, by_name, cut_names)
+                if li is not None and r.layer in by_name:
+                    cell.shapes(li).insert(kdb.Box(r.x0, r.y0, r.x1, r.y1))
+
+
+def _shape_layer(layout, layer, by_name, cut_names):
+    if layer in by_name:
+        return layout.layer(*by_name[layer].drawing)
+    if layer in cut_names:
+        return layout.layer(*cut_names[layer].drawing)
+    return None  # a layer LVS does not connect (e.g. nwell in a PORT)
+
+
+def extract(layout: kdb.Layout, top: kdb.Cell, stack: LvsStack, std_cells: dict[str, LefMacro],
+            threads: int = 1) -> kdb.LayoutVsSchematic:
+    lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
+    lvs.threads = threads
+    regions = {}
+    for cond in stack.conductors:
+        parts = [lvs.make_layer(layout.layer(*cond.drawing), cond.name)]
+        if cond.pin is not None:
+            parts.append(lvs.make_layer(layout.layer(*cond.pin), f"{cond.name}.pin"))
+        for part in parts:
+            lvs.connect(part)
+            if part is not parts[0]:
+                lvs.connect(parts[0], part)
+        for k, spec in enumerate(s for s in (cond.label, cond.pin, cond.drawing) if s is not None):
+            texts = lvs.make_text_layer(layout.layer(*spec), f"{cond.name}.text{k}")
+            lvs.connect(parts[0], texts)
+        regions[cond.name] = parts[0]
+    for cut in stack.cuts:
+        region = lvs.make_layer(layout.layer(*cut.drawing), cut.name)
+        lvs.connect(region)
+        lvs.connect(regions[cut.bottom], region)
+        lvs.connect(region, regions[cut.top])
+    for name in std_cells:
+        lvs.join_net_names(_glob_escape(name), "*")
+    lvs.extract_netlist()
+    return lvs
+
+
+def _glob_escape(name: str) -> str:
+    return "".join(f"\\{ch}" if ch in "*?[]{}\\" else ch for ch in name)
+
+
+def normalize_cell_circuits(netlist: kdb.Netlist, std_cells: dict[str, LefMacro], with_power: bool,
+                            rail_names: dict[str, str]) -> None:
+    """Give every cell circuit all its pins (even ones no instance connects) and drop physical cells."""
+    for name, ab in std_cells.items():
+        circ = netlist.circuit_by_name(name)
+        if circ is None:
+            continue
+        if is_physical(ab):
+            for ref in list(circ.each_ref()):
+                ref.circuit().remove_subcircuit(ref)
+            netlist.remove(circ)
+            continue
+        wanted = []
+        for pin in ab.pins.values():
+            if pin.use in ("POWER", "GROUND") and not with_power:
+                continue
+            label = rail_names.get(pin.name, pin.name)
+            if label not in wanted and pin.shapes:
+                wanted.append(label)
+        for label in wanted:
+            if circ.pin_by_name(label) is not None:
+                continue
+            net = circ.net_by_name(label)
+            if net is not None and net.pin_count() > 0:
+                pin = circ.pin_by_id(next(net.each_pin()).pin_id())
+                pin.name = label
+                continue
+            pin = circ.create_pin(label)
+            if net is None:
+                net = circ.create_net(label)
+            circ.connect_pin(pin, net)
