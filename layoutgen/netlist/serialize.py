@@ -1,0 +1,99 @@
+"""Save and load a Design as deterministic, pickle-free JSON (gzip with a fixed timestamp).
+
+Format "layoutgen-netlist-v1":
+    {"format": "layoutgen-netlist-v1", "library": <cell library name>, "top": <top module>,
+     "modules": [{"name": ..., "nets": [net names], "ports": [[name, direction, [nets]]],
+                  "instances": [[name, master, [pin, ...], [net, ...]]]}, ...]}
+Modules keep their order in the Design, instances and pins theirs, so load(save(d)) rebuilds the
+same Design and save() of the same Design gives byte-identical files.
+"""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+from pathlib import Path
+
+from ..errors import LayoutgenError
+from .cells import CellLibrary
+from .ir import Design, Module
+
+FORMAT = "layoutgen-netlist-v1"
+
+
+class NetlistFileError(LayoutgenError):
+    """A serialized netlist that cannot be read."""
+
+
+def design_to_json(design: Design) -> dict:
+    modules = []
+    for mod in design.modules.values():
+        modules.append({
+            "name": mod.name,
+            "nets": list(mod.net_names),
+            "ports": [[p.name, p.direction, list(p.nets)] for p in mod.ports],
+            "instances": [[i.name, i.master, list(i.pins), list(i.pins.values())] for i in mod.instances],
+        })
+    return {"format": FORMAT, "library": design.library.name, "top": design.top, "modules": modules}
+
+
+def save_design(design: Design, path: str | os.PathLike) -> Path:
+    """Write `design` to path (gzipped if the name ends in .gz), atomically."""
+    path = Path(path)
+    text = json.dumps(design_to_json(design), separators=(",", ":"), ensure_ascii=True)
+    data = text.encode("ascii")
+    if path.name.endswith(".gz"):
+        buf = io.BytesIO()
+        # fixed mtime and no file name in the header: same design, same bytes
+        with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=6) as gz:
+            gz.write(data)
+        data = buf.getvalue()
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+def _fail(path: Path, what: str) -> NetlistFileError:
+    return NetlistFileError(f"{path}: {what}; rebuild it with `layoutgen build`")
+
+
+def load_design(path: str | os.PathLike, library: CellLibrary) -> Design:
+    """Read a netlist written by save_design; cells are resolved in `library`."""
+    path = Path(path)
+    if not path.is_file():
+        raise NetlistFileError(f"{path}: netlist file not found; run `layoutgen build` first")
+    raw = path.read_bytes()
+    try:
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+        doc = json.loads(raw.decode("utf-8"))
+    except (OSError, EOFError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _fail(path, f"not a readable JSON netlist ({exc.__class__.__name__})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise _fail(path, f"format is {found!r}, expected {FORMAT!r}")
+    if doc.get("library") != library.name:
+        raise _fail(path, f"netlist uses cell library {doc.get('library')!r}, not {library.name!r}")
+    try:
+        design = Design(str(doc["top"]), library)
+        module_names = {m["name"] for m in doc["modules"]}
+        for m in doc["modules"]:
+            mod = Module(str(m["name"]), net_names=[str(n) for n in m["nets"]])
+            for name, direction, nets in m["ports"]:
+                mod.add_port(str(name), str(direction), [int(n) for n in nets])
+            for name, master, pins, nets in m["instances"]:
+                if master not in library and master not in module_names:
+                    raise _fail(path, f"instance {m['name']}/{name} uses {master!r}, which is neither a module nor a {library.name} cell")
+                if len(pins) != len(nets):
+                    raise _fail(path, f"instance {m['name']}/{name} has {len(pins)} pins but {len(nets)} nets")
+                mod.add_instance(str(name), str(master), {str(p): int(n) for p, n in zip(pins, nets)})
+            design.add_module(mod)
+    except NetlistFileError:
+        raise
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _fail(path, f"malformed netlist ({exc.__class__.__name__}: {exc})") from None
+    if design.top not in design.modules:
+        raise _fail(path, f"top module {design.top!r} is missing")
+    return design
