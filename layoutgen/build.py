@@ -148,3 +148,113 @@ def write_outputs(result: BuildResult, out_dir: Path, writers: list) -> Path:
         raise
     result.out_dir = out_dir
     return out_dir
+
+
+def _accuracy(loaded, int_model, hw_outputs) -> dict | None:
+    from .model import accuracy_report, predictions
+
+    if loaded.data is None:
+        return None
+    float_model = loaded.float_model
+    if float_model is None and loaded.kind == "int-v1":
+        # an int-v1 model beside its float original (<stem>.float.npz): report the float accuracy too
+        from .model import load_float_model
+
+        src = Path(loaded.source)
+        sibling = src.with_name(src.name.split(".")[0] + ".float.npz")
+        if sibling.is_file():
+            float_model = load_float_model(sibling)
+    acc = accuracy_report(int_model, loaded.data, float_model)
+    if acc is None:
+        return None
+    acc["data"] = Path(str(acc["data"])).name  # no machine paths in reports
+    acc["hardware_accuracy"] = float(np.mean(predictions(hw_outputs) == loaded.data.y_test))
+    return acc
+
+
+def build_model_dir(model_path, pdk: Pdk, out_dir, options: BuildOptions, *, weight_bits=None, act_bits=None,
+                    data=None, check_vectors: int = 2000, progress: Progress | None = None) -> BuildResult:
+    """Load, compile, self-check by simulation, and write every output into out_dir."""
+    from .model import golden, load_model_with_info, save_data, save_int_model
+    from .netlist.serialize import save_design
+    from .netlist.verilog import write_verilog
+    from .sim import Simulator, stream
+
+    progress = progress or Progress(False)
+    with progress.step(f"load {Path(model_path).name}"):
+        loaded = load_model_with_info(model_path, weight_bits=weight_bits, act_bits=act_bits, calib=data)
+        model = loaded.int_model
+    result = compile_model(model, pdk, options, progress)
+    rep = result.report
+
+    # self-check: the netlist, streamed one vector per clock, equals the golden model bit for bit
+    with progress.step("simulate the netlist against the golden model"):
+        rng = np.random.default_rng(0)
+        top_val = (1 << model.input_bits) - 1
+        sets = [np.zeros((1, model.n_inputs), np.int64), np.full((1, model.n_inputs), top_val, np.int64),
+                rng.integers(0, top_val + 1, (check_vectors, model.n_inputs), dtype=np.int64)]
+        n_test = 0
+        if loaded.data is not None:
+            sets.append(loaded.data.X_test)
+            n_test = len(loaded.data.X_test)
+        X = np.concatenate(sets)
+        sim = Simulator(result.design)
+        Y = stream(sim, X, input_bits=model.input_bits, output_width=rep["output_width"], latency=rep["latency_cycles"])
+        G = golden(model, X)
+        bad = int(np.count_nonzero((np.asarray(Y, dtype=object) != np.asarray(G, dtype=object)).any(axis=1)))
+    rep["check"] = {"vectors": int(len(X)), "test_vectors": n_test, "mismatched": bad, "bit_exact": bad == 0}
+    rep["model"] = {"file": Path(model_path).name, "kind": loaded.kind, "weight_bits": loaded.weight_bits,
+                    "act_bits": loaded.act_bits}
+    acc = _accuracy(loaded, model, Y[len(X) - n_test:]) if n_test else None
+    if acc:
+        rep["accuracy"] = acc
+
+    top = options.top
+
+    def netlist_files(res: BuildResult, folder: Path) -> None:
+        write_verilog(res.design, folder / f"{top}.v")
+        save_design(res.design, folder / f"{top}.netlist.json.gz")
+        save_int_model(model, folder / f"{top}.int.npz")
+        if loaded.data is not None:
+            d = loaded.data
+            arrays = {"X_test": d.X_test}
+            if d.y_test is not None:
+                arrays["y_test"] = d.y_test
+            save_data(folder / f"{top}.test.npz", **arrays)
+        (folder / "report.md").write_text(report_markdown(res.report))
+
+    with progress.step(f"write {out_dir}"):
+        write_outputs(result, Path(out_dir), [netlist_files])
+    return result
+
+
+def report_markdown(r: dict) -> str:
+    cells = "\n".join(f"| {name} | {n} |" for name, n in sorted(r["cells"].items(), key=lambda kv: -kv[1]))
+    lines = [
+        f"# {r['top']}: build report",
+        "",
+        f"Model `{r['model']['file']}` ({r['model']['kind']}), {r['n_inputs']} inputs x {r['input_bits']} bits -> "
+        f"{r['n_outputs']} outputs x {r['output_width']} bits (two's complement).",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| weights (non-zero) | {r['n_weights']} ({r['n_nonzero_weights']}) |",
+        f"| cells | {r['n_cells']} |",
+        f"| cell area | {r['cell_area_um2']:.0f} um2 ({r['cell_area_per_weight_um2']:.1f} um2 per weight) |",
+        f"| logic / register area | {r['logic_area_um2']:.0f} / {r['register_area_um2']:.0f} um2 |",
+        f"| full adders | {r['full_adders']} ({r['full_adders_per_weight']:.2f} per weight) |",
+        f"| flip-flops | {r['flip_flops']} |",
+        f"| shared adders (CSE) per layer | {', '.join(str(l['shared_adders']) for l in r['layers'])} |",
+        f"| pipeline | {r['pipeline_stages']} stages of <= {r['stage_depth_fa_levels']:g} FA delays, latency {r['latency_cycles']} cycles |",
+        f"| throughput | one input per clock cycle |",
+        f"| self-check | {'bit-exact' if r['check']['bit_exact'] else 'MISMATCH'} on {r['check']['vectors']} vectors "
+        f"({r['check']['test_vectors']} test inputs) |",
+    ]
+    acc = r.get("accuracy")
+    if acc:
+        for key, label in (("float_accuracy", "float model"), ("int_accuracy", "integer model"),
+                           ("hardware_accuracy", "hardware (simulated netlist)")):
+            if acc.get(key) is not None:
+                lines.append(f"| accuracy, {label} | {acc[key]:.4f} on {acc['samples']} test samples |")
+    lines += ["", "## Cells", "", "| cell | count |", "|---|---|", cells, ""]
+    return "\n".join(lines)

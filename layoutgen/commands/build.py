@@ -1,0 +1,86 @@
+"""`layoutgen build`: compile a model into a pipelined netlist of PDK cells and write DIR."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from ._common import user_errors
+from ..errors import LayoutgenError
+
+EXAMPLE = "digits"
+
+
+def _default_model(float_wanted: bool) -> Path:
+    from ..resources import example_dir
+
+    folder = example_dir(EXAMPLE)
+    if folder is None:
+        raise LayoutgenError(
+            "no MODEL given and the bundled example examples/digits is not installed; pass a model file "
+            "(int-v1 .npz, float .npz or .onnx)"
+        )
+    return folder / (f"{EXAMPLE}.float.npz" if float_wanted else f"{EXAMPLE}.int.npz")
+
+
+def _top_from(path: Path) -> str:
+    stem = path.name.split(".")[0]
+    name = re.sub(r"\W", "_", stem)
+    return name if name and not name[0].isdigit() else f"m_{name}"
+
+
+@click.command("build")
+@click.argument("model", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--pdk", "pdk_name", default="sky130", show_default=True, help="Process design kit (pdk/<name>/).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), help="Output folder [default: build/<top>].")
+@click.option("--top", help="Name of the top module/cell [default: from the model file name].")
+@click.option("--weight-bits", type=click.IntRange(2, 8), help="Quantize a float model's weights to N bits (2 = ternary).")
+@click.option("--act-bits", type=click.IntRange(1, 8), help="Quantize a float model's activations to N bits.")
+@click.option("--stage-depth", default=8.0, show_default=True, type=click.FloatRange(min=0.5),
+              help="Most logic per pipeline stage, in full-adder delays (smaller: faster clock, more flip-flops).")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path),
+              help="Calibration/test data .npz [default: <model stem>.data.npz beside the model].")
+@click.option("--no-share", is_flag=True, help="Disable common-subexpression sharing (for comparisons).")
+@click.option("--recoding", type=click.Choice(["csd", "binary"]), default="csd", show_default=True,
+              help="Weight digit recoding.")
+@click.option("--check-vectors", default=2000, show_default=True, type=click.IntRange(min=0),
+              help="Random vectors the build simulates against the golden model (test inputs are always added).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@user_errors
+def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, data, no_share, recoding,
+            check_vectors, quiet):
+    """Compile MODEL (default: the bundled digits example) into a hardwired pipelined netlist.
+
+    Writes DIR/<top>.v (gate-level Verilog), <top>.int.npz (the integer model built),
+    <top>.netlist.json.gz, report.json and report.md.
+    """
+    from ..build import BuildOptions, Progress, build_model_dir, check_top_name
+    from ..pdk import load_pdk
+
+    if model is None:
+        model = _default_model(weight_bits is not None or act_bits is not None)
+    if not model.is_file():
+        raise LayoutgenError(f"{model}: no such model file; pass an int-v1 .npz, float .npz or .onnx file")
+    top = check_top_name(top or _top_from(model))
+    out_dir = out_dir or Path("build") / top
+    pdk = load_pdk(pdk_name)
+    options = BuildOptions(top=top, stage_depth=stage_depth, recoding=recoding, share=not no_share)
+    progress = Progress(enabled=not quiet)
+    result = build_model_dir(
+        model, pdk, out_dir, options, weight_bits=weight_bits, act_bits=act_bits, data=data,
+        check_vectors=check_vectors, progress=progress,
+    )
+    r = result.report
+    click.echo(
+        f"{top}: {r['n_cells']} cells, {r['cell_area_um2'] / 1e6:.4f} mm2 of cells "
+        f"({r['cell_area_per_weight_um2']:.1f} um2/weight, {r['full_adders_per_weight']:.2f} FA/weight), "
+        f"latency {r['latency_cycles']} cycles, bit-exact on {r['check']['vectors']} vectors -> {out_dir}"
+    )
+    acc = r.get("accuracy")
+    if acc:
+        parts = [f"{k.replace('_accuracy', '')} {acc[k]:.4f}" for k in ("float_accuracy", "int_accuracy", "hardware_accuracy") if acc.get(k) is not None]
+        click.echo(f"{top}: accuracy on {acc['samples']} test samples: " + ", ".join(parts))
+    if not result.report["check"]["bit_exact"]:
+        sys.exit(1)
