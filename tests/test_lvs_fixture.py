@@ -69,19 +69,18 @@ def _via_stack(cell, x, y, with_mcon=True):
     _centered(cell, MET2, x, y, 260, 320)
 
 
-def build_example(path, fault: str | None = None, pdk_root=None) -> None:
-    """Write the example GDS; fault in (None, "open", "short", "swap", "floating")."""
+def _masters(lib, pdk_root):
     views = locate_cell_views(LIB, pdk_root)
-    lib = gdstk.Library("lvs_example", unit=1e-6, precision=1e-9)
     masters = {}
     for cell_name in sorted({c for c, _, _ in ROW}):
-        src = gdstk.read_gds(str(views.gds(cell_name)))
-        for c in src.cells:
+        for c in gdstk.read_gds(str(views.gds(cell_name))).cells:
             if c.name not in masters:
                 masters[c.name] = c
                 lib.add(c)
-    top = gdstk.Cell("lvs_example")
-    lib.add(top)
+    return masters
+
+
+def _draw_row(top, masters, fault):
     where = {}
     for cell_name, inst, x in ROW:
         top.add(gdstk.Reference(masters[cell_name], (x / 1000, 0)))
@@ -120,6 +119,83 @@ def build_example(path, fault: str | None = None, pdk_root=None) -> None:
         _box(top, MET1, 60, NETS["b"][0] - 70, 200, NETS["a"][0] + 70)
     for name, y in (("VGND", 0), ("VPWR", 2720)):
         top.add(gdstk.Label(name, (0.23, y / 1000), layer=MET1_LABEL[0], texttype=MET1_LABEL[1]))
+
+
+def build_example(path, fault: str | None = None, pdk_root=None) -> None:
+    """Write the example GDS; fault in (None, "open", "short", "swap", "floating")."""
+    lib = gdstk.Library("lvs_example", unit=1e-6, precision=1e-9)
+    masters = _masters(lib, pdk_root)
+    top = gdstk.Cell("lvs_example")
+    lib.add(top)
+    _draw_row(top, masters, fault)
+    lib.write_gds(str(path))
+
+
+# Two-level example: the row above is module/cell "blk"; the top stamps it twice (rows at y = 0 and
+# y = 5.44 um), chains blk0.out -> blk1.a, shares b, and joins the rows' rails with met2 straps.
+ROW2_Y = 5440
+CHAIN_Y = 4080  # met1 track between the rows
+B_RISER_X = 400
+VGND_STRAP_X, VPWR_STRAP_X = 3100, 3330
+
+
+def hier_design(pdk) -> Design:
+    flat = example_design(pdk).top_module
+    blk = Module("blk", net_names=list(flat.net_names), ports=list(flat.ports), instances=list(flat.instances))
+    design = Design(top="lvs_hier", library=pdk.library)
+    design.add_module(blk)
+    top = Module("lvs_hier")
+    a, b, mid, out = (top.add_net(n) for n in ("a", "b", "mid", "out"))
+    top.add_port("a", "input", [a])
+    top.add_port("b", "input", [b])
+    top.add_port("out", "output", [out])
+    top.add_instance("u_blk0", "blk", {"a": a, "b": b, "out": mid})
+    top.add_instance("u_blk1", "blk", {"a": mid, "b": b, "out": out})
+    design.add_module(top)
+    return design
+
+
+def build_hier_example(path, fault: str | None = None, pdk_root=None) -> None:
+    """fault in (None, "power_open", "chain_open")."""
+    lib = gdstk.Library("lvs_hier", unit=1e-6, precision=1e-9)
+    masters = _masters(lib, pdk_root)
+    blk = gdstk.Cell("blk")
+    lib.add(blk)
+    _draw_row(blk, masters, None)
+    top = gdstk.Cell("lvs_hier")
+    lib.add(top)
+    for y in (0, ROW2_Y):
+        top.add(gdstk.Reference(blk, (0, y / 1000)))
+    # blk0.out (right end of its out trunk) -> blk1.a (left end of its a trunk)
+    out_y, a_y = NETS["out"][0], ROW2_Y + NETS["a"][0]
+    right, left = ROW_WIDTH - 100, 100
+    _via_stack(top, right, out_y, with_mcon=False)
+    _box(top, MET2, right - 70, out_y, right + 70, CHAIN_Y)
+    _via_stack(top, right, CHAIN_Y, with_mcon=False)
+    if fault == "chain_open":
+        _box(top, MET1, left, CHAIN_Y - 70, 2500, CHAIN_Y + 70)
+        _box(top, MET1, 2900, CHAIN_Y - 70, right, CHAIN_Y + 70)
+    else:
+        _box(top, MET1, left, CHAIN_Y - 70, right, CHAIN_Y + 70)
+    _via_stack(top, left, CHAIN_Y, with_mcon=False)
+    _box(top, MET2, left - 70, CHAIN_Y, left + 70, a_y)
+    _via_stack(top, left, a_y, with_mcon=False)
+    # b of both rows
+    b0, b1 = NETS["b"][0], ROW2_Y + NETS["b"][0]
+    _via_stack(top, B_RISER_X, b0, with_mcon=False)
+    _box(top, MET2, B_RISER_X - 70, b0, B_RISER_X + 70, b1)
+    _via_stack(top, B_RISER_X, b1, with_mcon=False)
+    # rail straps: VGND rails at y = 0 and ROW2_Y, VPWR rails at 2720 and ROW2_Y + 2720
+    straps = [(VGND_STRAP_X, 0, ROW2_Y)]
+    if fault != "power_open":
+        straps.append((VPWR_STRAP_X, 2720, ROW2_Y + 2720))
+    for x, y0, y1 in straps:
+        _via_stack(top, x, y0, with_mcon=False)
+        _box(top, MET2, x - 70, y0, x + 70, y1)
+        _via_stack(top, x, y1, with_mcon=False)
+    for name, x, y in (("a", 100, NETS["a"][0]), ("b", 100, b0), ("out", right, ROW2_Y + out_y),
+                       ("VGND", 230, 0), ("VPWR", 230, 2720)):
+        top.add(gdstk.Label(name, (x / 1000, y / 1000), layer=MET1_LABEL[0], texttype=MET1_LABEL[1]))
     lib.write_gds(str(path))
 
 

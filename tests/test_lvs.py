@@ -1,0 +1,178 @@
+"""LVS: the hand-built routed examples pass; each fault is caught and named."""
+from __future__ import annotations
+
+import json
+
+import gdstk
+import pytest
+from click.testing import CliRunner
+
+from layoutgen.cli import main
+from layoutgen.errors import LayoutgenError
+from layoutgen.netlist.serialize import save_design
+from layoutgen.pdk.core import load_pdk
+from layoutgen.verify.lvs import run_lvs
+from test_lvs_fixture import build_example, build_hier_example, example_design, hier_design
+
+
+@pytest.fixture(scope="module")
+def pdk():
+    return load_pdk("sky130")
+
+
+@pytest.fixture(scope="module")
+def design(pdk):
+    return example_design(pdk)
+
+
+def _lvs(tmp_path, pdk, design, fault, **kw):
+    gds = tmp_path / f"ex_{fault}.gds"
+    build_example(gds, fault)
+    return run_lvs(gds, design, pdk, **kw)
+
+
+def test_clean_example_matches_with_power(tmp_path, pdk, design):
+    r = _lvs(tmp_path, pdk, design, None)
+    assert r.match, r.report()
+    assert r.power_checked
+    assert r.cells == 3
+    assert not (r.opens or r.shorts or r.mismatched_pins or r.floating_pins or r.other)
+    assert r.report().startswith("LVS MATCH: layout lvs_example vs netlist lvs_example")
+
+
+def test_cut_wire_is_an_open_on_its_net(tmp_path, pdk, design):
+    r = _lvs(tmp_path, pdk, design, "open")
+    assert not r.match
+    assert [o.net for o in r.opens] == ["x"]
+    pins = sorted(str(p) for _, group in r.opens[0].groups for p in group)
+    assert pins == ["u_inv0.A", "u_nand.Y"]
+    assert len(r.opens[0].groups) == 2
+    assert not r.shorts and not r.mismatched_pins and not r.floating_pins
+    assert "net x is split into 2 layout nets" in r.report()
+
+
+def test_bridging_wire_is_a_short_between_both_nets(tmp_path, pdk, design):
+    r = _lvs(tmp_path, pdk, design, "short")
+    assert not r.match
+    assert [s.nets for s in r.shorts] == [("a", "b")]
+    assert not r.opens and not r.floating_pins
+    assert "nets a, b are shorted" in r.report()
+
+
+def test_swapped_pins_are_named(tmp_path, pdk, design):
+    r = _lvs(tmp_path, pdk, design, "swap")
+    assert not r.match
+    got = sorted((str(m.pin), m.expected_net, m.actual_net) for m in r.mismatched_pins)
+    assert got == [("u_nand.A", "a", "b"), ("u_nand.B", "b", "a")]
+    assert "u_nand.A is on net b, netlist wants a" in r.report()
+
+
+def test_unreached_pin_is_floating(tmp_path, pdk, design):
+    r = _lvs(tmp_path, pdk, design, "floating")
+    assert not r.match
+    assert [(str(f.pin), f.net) for f in r.floating_pins] == [("u_inv1.A", "y")]
+    assert not r.opens and not r.shorts
+
+
+def test_netlist_change_is_caught(tmp_path, pdk):
+    """The layout is fine but the netlist wants u_inv1 driven by x instead of y."""
+    design = example_design(pdk)
+    mod = design.top_module
+    inv1 = next(i for i in mod.instances if i.name == "u_inv1")
+    inv1.pins["A"] = mod.net_names.index("x")
+    r = _lvs(tmp_path, pdk, design, None)
+    assert not r.match
+    assert r.mismatched_pins or r.opens or r.shorts
+
+
+def test_missing_port_label_is_reported(tmp_path, pdk, design):
+    gds = tmp_path / "ex.gds"
+    build_example(gds)
+    lib = gdstk.read_gds(str(gds))
+    top = [c for c in lib.cells if c.name == "lvs_example"][0]
+    for lb in [lb for lb in top.labels if lb.text == "out"]:
+        top.remove(lb)
+    lib.write_gds(str(gds))
+    r = run_lvs(gds, design, pdk)
+    assert not r.match
+    assert "port out" in r.report()
+
+
+def test_hierarchical_example_and_its_faults(tmp_path, pdk):
+    design = hier_design(pdk)
+    clean = tmp_path / "h.gds"
+    build_hier_example(clean)
+    r = run_lvs(clean, design, pdk)
+    assert r.match, r.report()
+    assert r.cells == 6
+    build_hier_example(tmp_path / "h_open.gds", "chain_open")
+    r = run_lvs(tmp_path / "h_open.gds", design, pdk)
+    assert [o.net for o in r.opens] == ["mid"]
+    assert sorted(str(p) for _, g in r.opens[0].groups for p in g) == ["u_blk0.out", "u_blk1.a"]
+    build_hier_example(tmp_path / "h_pwr.gds", "power_open")
+    r = run_lvs(tmp_path / "h_pwr.gds", design, pdk)
+    assert not r.match
+    assert [(str(f.pin), f.net) for f in r.floating_pins] == [("u_blk1.VPWR", "VPWR")]
+    # without power checking the broken rail is not an error, the signals still are compared
+    r = run_lvs(tmp_path / "h_pwr.gds", design, pdk, power=False)
+    assert r.match and not r.power_checked
+
+
+def test_report_file_is_written_and_reproducible(tmp_path, pdk, design):
+    gds = tmp_path / "ex.gds"
+    build_example(gds, "swap")
+    run_lvs(gds, design, pdk, report=tmp_path / "a.txt")
+    run_lvs(gds, design, pdk, report=tmp_path / "b.txt")
+    text = (tmp_path / "a.txt").read_text()
+    assert "u_nand.B is on net a, netlist wants b" in text
+    assert text == (tmp_path / "b.txt").read_text()
+    run_lvs(gds, design, pdk, report=tmp_path / "x.lvsdb")
+    assert (tmp_path / "x.lvsdb").read_text().startswith("#%lvsdb-klayout")
+
+
+def test_bad_inputs_raise_one_line_errors(tmp_path, pdk, design):
+    with pytest.raises(LayoutgenError, match="does not exist"):
+        run_lvs(tmp_path / "nope.gds", design, pdk)
+    junk = tmp_path / "junk.gds"
+    junk.write_bytes(b"not a gds file at all")
+    with pytest.raises(LayoutgenError, match="cannot read layout"):
+        run_lvs(junk, design, pdk)
+    gds = tmp_path / "ex.gds"
+    build_example(gds)
+    with pytest.raises(LayoutgenError, match="has no cell nosuch"):
+        run_lvs(gds, design, pdk, top="nosuch")
+    lib = gdstk.read_gds(str(gds))
+    lib.add(gdstk.Cell("second_top"))
+    lib.write_gds(str(tmp_path / "two.gds"))
+    with pytest.raises(LayoutgenError, match="2 top cells"):
+        run_lvs(tmp_path / "two.gds", design, pdk)
+
+
+def _build_dir(tmp_path, pdk, design, fault):
+    d = tmp_path / f"build_{fault}"
+    d.mkdir()
+    build_example(d / "lvs_example.gds", fault)
+    save_design(design, d / "lvs_example.netlist.json.gz")
+    (d / "report.json").write_text(json.dumps({"top": "lvs_example"}))
+    return d
+
+
+def test_cli_exit_codes(tmp_path, pdk, design):
+    runner = CliRunner()
+    good = _build_dir(tmp_path, pdk, design, None)
+    res = runner.invoke(main, ["lvs", str(good)])
+    assert res.exit_code == 0, res.output
+    assert "LVS MATCH" in res.output
+    bad = _build_dir(tmp_path, pdk, design, "short")
+    report = tmp_path / "short.txt"
+    res = runner.invoke(main, ["lvs", str(bad / "lvs_example.gds"), str(bad / "lvs_example.netlist.json.gz"),
+                               "--top", "lvs_example", "--report", str(report)])
+    assert res.exit_code == 1, res.output
+    assert "nets a, b are shorted" in res.output and "nets a, b are shorted" in report.read_text()
+    res = runner.invoke(main, ["lvs", str(tmp_path)])  # a directory without report.json
+    assert res.exit_code == 2
+    assert "report.json is missing" in res.output
+    res = runner.invoke(main, ["lvs", str(good / "lvs_example.gds")])
+    assert res.exit_code == 2 and "missing NETLIST" in res.output
+    res = runner.invoke(main, ["lvs", str(good / "lvs_example.gds"), str(tmp_path / "none.json.gz")])
+    assert res.exit_code == 2 and "not found" in res.output
