@@ -8,7 +8,7 @@ from layoutgen.netlist.builder import ModuleBuilder
 from layoutgen.netlist.ir import Design, Module
 from layoutgen.pdk.core import load_pdk
 from layoutgen.sim import SimulationError, Simulator, stream
-from layoutgen.sim.demo_designs import pipelined_dot, ripple_adder
+from layoutgen.sim.demo_designs import hierarchical_adder, pipelined_dot, ripple_adder
 from layoutgen.sim.expr import compile_expression
 
 LIB = load_pdk("sky130").library
@@ -216,69 +216,9 @@ def test_combinational_design_latency_zero():
     assert np.array_equal(y, d.reference(X))
 
 
-def _adder_module(name: str, width: int) -> Module:
-    mod = Module(name)
-    b = ModuleBuilder(mod, LIB)
-    a = [mod.add_net(f"a{i}") for i in range(width)]
-    c = [mod.add_net(f"b{i}") for i in range(width)]
-    s, carry = [], None
-    for ai, ci in zip(a, c):
-        if carry is None:
-            o, carry = b.ha(ai, ci)
-        else:
-            o, carry = b.fa(ai, ci, carry)
-        s.append(o)
-    mod.add_port("a", "input", a)
-    mod.add_port("b", "input", c)
-    mod.add_port("s", "output", s + [carry])
-    mod.add_port("a_thru", "output", a)  # feed-through: an input straight to an output
-    return mod
-
-
-def hierarchical_design(width: int = 6) -> Design:
-    """x = (p, q, r); y = (p + q) + r via two instances of one adder module, registered in a sub-module."""
-    design = Design("hier_top", LIB)
-    design.add_module(_adder_module("adder", width))
-    design.add_module(_adder_module("adder_wide", width + 1))
-    reg = Module("regs")
-    rb = ModuleBuilder(reg, LIB)
-    rclk = reg.add_net("clk")
-    d = [reg.add_net(f"d{i}") for i in range(width + 2)]
-    reg.add_port("clk", "input", [rclk])
-    reg.add_port("d", "input", d)
-    reg.add_port("q", "output", [rb.dff(n, rclk) for n in d])
-    design.add_module(reg)
-    top = Module("hier_top")
-    tb = ModuleBuilder(top, LIB)
-    clk = top.add_net("clk")
-    x = [top.add_net(f"x{i}") for i in range(3 * width)]
-    p, q, r = x[:width], x[width:2 * width], x[2 * width:]
-    s1 = [top.add_net() for _ in range(width + 1)]
-    thru = [top.add_net() for _ in range(width)]
-    pins = {f"a[{i}]": p[i] for i in range(width)} | {f"b[{i}]": q[i] for i in range(width)}
-    pins |= {f"s[{i}]": s1[i] for i in range(width + 1)} | {f"a_thru[{i}]": thru[i] for i in range(width)}
-    top.add_instance("add1", "adder", pins)
-    zero = tb.const(0)
-    s2 = [top.add_net() for _ in range(width + 2)]
-    r_ext = r + [zero]
-    pins = {f"a[{i}]": s1[i] for i in range(width + 1)} | {f"b[{i}]": r_ext[i] for i in range(width + 1)}
-    pins |= {f"s[{i}]": s2[i] for i in range(width + 2)}  # a_thru left unconnected
-    top.add_instance("add2", "adder_wide", pins)
-    qs = [top.add_net() for _ in range(width + 2)]
-    top.add_instance("out_regs", "regs", {"clk": clk} | {f"d[{i}]": s2[i] for i in range(width + 2)}
-                     | {f"q[{i}]": qs[i] for i in range(width + 2)})
-    # y = registered sum (width+2 bits, zero-extended by one) followed by the fed-through p
-    top.add_port("clk", "input", [clk])
-    top.add_port("x", "input", x)
-    top.add_port("y", "output", qs + [zero] + thru)
-    design.add_module(top)
-    design.validate()
-    return design
-
-
 def test_hierarchical_design_flattens_with_feedthrough():
     w = 6
-    design = hierarchical_design(w)
+    design = hierarchical_adder(LIB, w)
     rng = np.random.default_rng(11)
     vals = rng.integers(0, 1 << w, size=(40, 90, 3))
     xbus = vals[..., 0] | (vals[..., 1] << w) | (vals[..., 2] << 2 * w)
