@@ -83,13 +83,19 @@ def insert_registers(
             free.update(inst.pins[p] for p in m.outputs)
             continue
         ins = [inst.pins[p] for p in m.inputs if inst.pins[p] not in free]
-        s = max([max(stage.get(n, 0), 1) for n in ins], default=1)
-        t = max(
-            [time[n] if stage.get(n, 0) == s else (inv_delay if n in inv_of else 0.0) for n in ins], default=0.0
-        )
         d = max(delays[m.role][p] for p in m.outputs)
+        remake = inv_delay + d <= stage_depth  # room to re-make a late inverter in this cell's stage
+
+        def start(n: int, s: int) -> float:
+            if stage.get(n, 0) == s:
+                return time[n]
+            return inv_delay if (n in inv_of and remake) else 0.0
+
+        s = max([max(stage.get(n, 0), 1) for n in ins], default=1)
+        t = max([start(n, s) for n in ins], default=0.0)
         if t > 0 and t + d > stage_depth:
-            s, t = s + 1, 0.0
+            s += 1
+            t = max([start(n, s) for n in ins], default=0.0)
         inst_stage[idx] = s
         if m.role == "inv" and inst.pins["A"] not in free:
             inv_of[inst.pins["Y"]] = inst.pins["A"]
@@ -130,13 +136,14 @@ def insert_registers(
         if m.role == "tie":
             continue
         s = inst_stage[idx]
+        remake = inv_delay + max(delays[m.role][p] for p in m.outputs) <= stage_depth
         for p in m.inputs:
             net = inst.pins[p]
             if net in free:
                 continue
             lag = s - stage.get(net, 0)
             if lag > 0:
-                inst.pins[p] = late_inverse(net, s) if net in inv_of else delayed(net, lag)
+                inst.pins[p] = late_inverse(net, s) if (net in inv_of and remake) else delayed(net, lag)
 
     y_nets = []
     for bit in y_bits:
