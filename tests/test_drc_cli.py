@@ -1,0 +1,35 @@
+"""`layoutgen drc`: summary, marker file, exit codes 0 / 1 / 2."""
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from layoutgen.cli import main
+from layoutgen.verify.drc_samples import rule_cases, write_case_gds
+
+
+def test_drc_command_exit_codes_and_report(tmp_path, pdk):
+    bad, good = rule_cases(pdk.tech)["m2.2"]
+    bad_gds = write_case_gds(tmp_path / "bad.gds", bad, pdk.tech)
+    good_gds = write_case_gds(tmp_path / "good.gds", good, pdk.tech)
+    runner = CliRunner()
+
+    res = runner.invoke(main, ["drc", str(good_gds)])
+    assert res.exit_code == 0, res.output
+    assert "DRC: clean" in res.output
+
+    report = tmp_path / "bad.lyrdb"
+    res = runner.invoke(main, ["drc", str(bad_gds), "--top", "TOP", "--report", str(report)])
+    assert res.exit_code == 1, res.output
+    assert "m2.2" in res.output and "met2 spacing >= 0.14 um" in res.output
+    assert "DRC: 1 violations in 1 rules" in res.output
+    assert report.is_file() and "<name>m2.2</name>" in report.read_text()
+
+    res = runner.invoke(main, ["drc", str(tmp_path / "nope.gds")])
+    assert res.exit_code == 2
+    assert "does not exist" in res.output
+
+    res = runner.invoke(main, ["drc", str(good_gds), "--top", "MISSING"])
+    assert res.exit_code == 2 and "no cell 'MISSING'" in res.output
+
+    res = runner.invoke(main, ["drc", str(good_gds), "--pdk", "gf180"])
+    assert res.exit_code == 2 and "unknown PDK" in res.output
