@@ -77,7 +77,9 @@ def read_npz(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 
 def _npy_bytes(array: np.ndarray) -> bytes:
-    array = np.ascontiguousarray(array)
+    array = np.asarray(array)
+    if not array.flags.c_contiguous:
+        array = array.copy(order="C")  # (np.ascontiguousarray would turn 0-d scalars into 1-d)
     if array.dtype.byteorder == ">":
         array = array.astype(array.dtype.newbyteorder("<"))
     buf = io.BytesIO()
