@@ -1,0 +1,1 @@
+"""Physical design: floorplan, placement, pin access, power grid and the GDS/OASIS writer."""

@@ -1,0 +1,252 @@
+"""Floorplan and placement: rows of sites, logic cells where global placement wants them, tap cells
+within the tap pitch, every other site covered by fill or decap cells.
+
+Rows alternate R0 / MX (mirrored about x), so neighbouring rows share their VPWR / VGND rail. All
+coordinates are integer nm computed from site and row indices.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import LayoutgenError
+from ..netlist.ir import Design
+from ..pdk.core import Pdk
+from .flat import FlatCells, flat_cells
+from .globalplace import STRATEGIES, Region, global_place
+from .rows import fill_gaps, pack_row, tap_reserve
+from .wirelength import hpwl_nm
+
+LOGIC, TAP, FILLER = 0, 1, 2
+
+
+class PlacementError(LayoutgenError):
+    """A design that cannot be placed with the given options."""
+
+
+@dataclass(frozen=True)
+class PlaceOptions:
+    utilization: float = 0.7  # logic cell area / core area
+    aspect_ratio: float = 1.0  # core height / core width
+    margin_nm: int = 0  # die edge to core (room for I/O pins and power rings)
+    decap: bool = True  # fill gaps of 3+ sites with decap cells instead of plain fill
+    rounds: int = 4  # global placement rounds
+    max_fanout: int = 64  # larger nets (clock, constants) are ignored by global placement
+    strategy: str = "dataflow"  # or the baselines "netlist" (netlist order) / "random" (seeded shuffle)
+    seed: int = 0  # for the "random" baseline only
+
+    def check(self) -> None:
+        if not 0.05 <= self.utilization <= 0.95:
+            raise PlacementError(f"utilization {self.utilization} is outside 0.05..0.95; pick e.g. 0.7")
+        if not 0.1 <= self.aspect_ratio <= 10:
+            raise PlacementError(f"aspect ratio {self.aspect_ratio} is outside 0.1..10")
+        if self.strategy not in STRATEGIES:
+            raise PlacementError(f"unknown placement strategy '{self.strategy}'; choose one of {', '.join(STRATEGIES)}")
+        if self.margin_nm < 0:
+            raise PlacementError(f"margin {self.margin_nm} nm is negative")
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Every cell instance of the layout: logic cells first (in FlatCells order), then taps and fillers.
+
+    x, y are the lower-left corner of the cell's LEF box in nm; a mirrored (MX) cell is flipped about
+    its horizontal centre line, so its box stays [x, x+w) x [y, y+row height).
+    """
+
+    top: str
+    site_nm: int
+    row_nm: int
+    n_rows: int
+    row_sites: int
+    core: tuple[int, int, int, int]  # x0, y0, x1, y1
+    die: tuple[int, int, int, int]
+    masters: tuple[str, ...]
+    master_width_nm: tuple[int, ...]
+    master_of: np.ndarray
+    kind: np.ndarray  # LOGIC / TAP / FILLER
+    names: tuple[str, ...]
+    x: np.ndarray
+    y: np.ndarray
+    mirrored: np.ndarray
+    cells: FlatCells = field(repr=False)
+    level: np.ndarray = field(repr=False)
+    tap_pitch_nm: int = 0
+
+    @property
+    def n_logic(self) -> int:
+        return self.cells.n_cells
+
+    @property
+    def width_nm(self) -> np.ndarray:
+        return np.asarray(self.master_width_nm, dtype=np.int64)[self.master_of]
+
+    @property
+    def row(self) -> np.ndarray:
+        return (self.y - self.core[1]) // self.row_nm
+
+    @property
+    def utilization(self) -> float:
+        core_area = (self.core[2] - self.core[0]) * (self.core[3] - self.core[1])
+        logic = self.width_nm[self.kind == LOGIC].sum() * self.row_nm
+        return float(logic) / core_area
+
+    def hpwl_nm(self) -> int:
+        """Half-perimeter wire length over all nets, pins taken at their cell's centre."""
+        c = self.cells
+        pc = c.pin_cell
+        w = self.width_nm[: c.n_cells]
+        cx = self.x[: c.n_cells] + w // 2
+        cy = self.y[: c.n_cells] + self.row_nm // 2
+        return hpwl_nm(c.pin_net, cx[pc], cy[pc])
+
+
+def filler_masters(pdk: Pdk, decap: bool) -> dict[int, str]:
+    """Filler width in sites -> cell name, derived from the library's fill / decap roles."""
+    fill = pdk.library.role("fill").name
+    decap_cell = pdk.library.role("decap").name
+    fill_base = re.sub(r"_\d+$", "", fill)
+    decap_base = re.sub(r"_\d+$", "", decap_cell)
+    out = {k: f"{fill_base}_{k}" for k in (8, 4, 2, 1)}
+    if decap:
+        out.update({k: f"{decap_base}_{k}" for k in (12, 8, 6, 4, 3)})
+    return dict(sorted(out.items(), reverse=True))
+
+
+def _sites(width_nm: int, site_nm: int, cell: str) -> int:
+    if width_nm % site_nm:
+        raise PlacementError(f"cell {cell} is {width_nm} nm wide, not a whole number of {site_nm} nm sites")
+    return width_nm // site_nm
+
+
+def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
+          options: PlaceOptions = PlaceOptions()) -> Placement:
+    """Place the leaf cells of `design` (hierarchy flattened) in rows; see the module docstring."""
+    options.check()
+    cells = flat_cells(design)
+    if cells.n_cells == 0:
+        raise PlacementError(f"design {design.top} has no logic cells to place")
+    abstracts = pdk.cell_abstracts(pdk_root)
+    tech = pdk.tech
+    site_nm, row_nm = tech.site.width_nm, tech.site.height_nm
+    pitch = tech.tap.max_tap_pitch_nm // site_nm
+    tap_cell = pdk.library.role(tech.tap.cell_role).name
+    fillers = filler_masters(pdk, options.decap)
+    masters = list(cells.masters) + [tap_cell] + [m for m in fillers.values() if m not in cells.masters]
+    widths_nm = []
+    for m in masters:
+        mac = abstracts.macro(m)
+        if mac.height_nm != row_nm:
+            raise PlacementError(f"cell {m} is {mac.height_nm} nm high; rows are {row_nm} nm")
+        widths_nm.append(mac.width_nm)
+    sites_of = np.array([_sites(w, site_nm, m) for w, m in zip(widths_nm, masters)], dtype=np.int64)
+    w_sites = sites_of[cells.master_of]
+    maxw = int(w_sites.max())
+    if maxw >= pitch:
+        raise PlacementError(f"a cell of {maxw} sites does not fit between taps {pitch} sites apart")
+
+    total = int(w_sites.sum())
+    core_sites = math.ceil(total / options.utilization)
+    core_sites += math.ceil(core_sites / pitch)
+    n_rows = max(1, round(math.sqrt(core_sites * site_nm * options.aspect_ratio / row_nm)))
+    row_sites = max(math.ceil(core_sites / n_rows), maxw + pitch)
+    for _attempt in range(40):
+        region = Region(n_rows, row_sites, site_nm, row_nm)
+        row, site, level = global_place(cells, w_sites, region, max_fanout=options.max_fanout,
+                                        rounds=options.rounds, strategy=options.strategy, seed=options.seed)
+        rows = _legalize(row, site, w_sites, region, pitch, maxw)
+        if rows is not None:
+            break
+        row_sites += max(1, row_sites // 50)
+    else:
+        raise PlacementError(f"could not legalize {cells.n_cells} cells of {design.top}; lower the utilization")
+
+    m = options.margin_nm
+    core = (m, m, m + row_sites * site_nm, m + n_rows * row_nm)
+    die = (0, 0, core[2] + m, core[3] + m)
+    tap_id = masters.index(tap_cell)
+    filler_id = {k: masters.index(v) for k, v in fillers.items()}
+    n = cells.n_cells
+    cx = np.zeros(n, dtype=np.int64)
+    cr = np.zeros(n, dtype=np.int64)
+    extra_master, extra_site, extra_row, extra_kind, extra_names = [], [], [], [], []
+    for r, (members, xs, taps) in enumerate(rows):
+        cx[members] = xs
+        cr[members] = r
+        starts = np.r_[xs, taps]
+        ends = np.r_[xs + w_sites[members], np.asarray(taps, dtype=np.int64) + 1]
+        order = np.argsort(starts, kind="stable")
+        for k, t in enumerate(taps):
+            extra_master.append(tap_id); extra_site.append(t); extra_row.append(r); extra_kind.append(TAP)
+            extra_names.append(f"TAP_{r}_{k}")
+        for s, size in fill_gaps(starts[order], ends[order], row_sites, list(fillers)):
+            extra_master.append(filler_id[size]); extra_site.append(s); extra_row.append(r); extra_kind.append(FILLER)
+            extra_names.append(f"FILL_{r}_{s}")
+    master_of = np.r_[cells.master_of.astype(np.int32), np.asarray(extra_master, dtype=np.int32)]
+    # keep only masters in use (the writer emits every master), logic masters keep their indices
+    used = sorted(set(range(len(cells.masters))) | set(np.unique(master_of).tolist()))
+    remap = np.full(len(masters), -1, dtype=np.int32)
+    remap[used] = np.arange(len(used), dtype=np.int32)
+    master_of = remap[master_of]
+    masters = [masters[i] for i in used]
+    widths_nm = [widths_nm[i] for i in used]
+    all_site = np.r_[cx, np.asarray(extra_site, dtype=np.int64)]
+    all_row = np.r_[cr, np.asarray(extra_row, dtype=np.int64)]
+    return Placement(
+        top=design.top, site_nm=site_nm, row_nm=row_nm, n_rows=n_rows, row_sites=row_sites,
+        core=core, die=die, masters=tuple(masters), master_width_nm=tuple(widths_nm),
+        master_of=master_of,
+        kind=np.r_[np.zeros(n, dtype=np.int8), np.asarray(extra_kind, dtype=np.int8)],
+        names=cells.names + tuple(extra_names),
+        x=core[0] + all_site * site_nm, y=core[1] + all_row * row_nm, mirrored=(all_row % 2) == 1,
+        cells=cells, level=level, tap_pitch_nm=pitch * site_nm,
+    )
+
+
+def _legalize(row: np.ndarray, site: np.ndarray, w: np.ndarray, region: Region, pitch: int, maxw: int):
+    """Per row: (cell indices left to right, their sites, tap sites); None if some row overflows."""
+    R, W = region.n_rows, region.row_sites
+    cap = W - 1 - tap_reserve(W, pitch, maxw)
+    members = [[] for _ in range(R)]
+    order = np.lexsort((np.arange(len(row)), site, row))
+    bounds = np.searchsorted(row[order], np.arange(R + 1))
+    for r in range(R):
+        members[r] = order[bounds[r]:bounds[r + 1]].tolist()
+    # overflowing rows hand their cells to the next row down, then (for the last row) back up
+    for direction in (1, -1):
+        rng = range(R) if direction == 1 else range(R - 1, -1, -1)
+        carry: list[int] = []
+        for r in rng:
+            cur = members[r] + carry
+            carry = []
+            used = int(w[cur].sum()) if cur else 0
+            if used > cap:
+                # hand on the widest cells: fewest cells leave their global-placement row
+                excess = []
+                by_need = sorted(cur, key=lambda i: (-w[i], i))
+                for i in by_need:
+                    if used <= cap:
+                        break
+                    excess.append(i)
+                    used -= int(w[i])
+                ex = set(excess)
+                cur = [i for i in cur if i not in ex]
+                carry = excess
+            members[r] = cur
+        if carry:
+            return None
+    rows = []
+    for r in range(R):
+        cur = sorted(members[r], key=lambda i: (site[i], i))
+        idx = np.asarray(cur, dtype=np.int64)
+        tg = np.round(site[idx]).astype(np.int64) if len(idx) else np.zeros(0, np.int64)
+        res = pack_row(w[idx], tg, W, pitch)
+        if res is None:
+            return None
+        xs, taps = res
+        rows.append((idx, xs, taps))
+    return rows

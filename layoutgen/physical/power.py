@@ -1,0 +1,75 @@
+"""Power grid: the met1 follow-pin rails come with the cells (rows abut and share them); this adds
+vertical straps on an upper metal with via stacks down to every rail of the same net, and the
+VPWR / VGND pins on the straps."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import LayoutgenError
+from ..pdk.tech import Tech
+from .place import Placement
+from .vias import GenCell, Shape, via_stack
+
+
+@dataclass(frozen=True)
+class PowerOptions:
+    """Defaults as in common sky130 flows (OpenLane/LibreLane core PDN: met4 straps 1.6 um wide)."""
+
+    strap_layer: str = "met4"
+    strap_width_nm: int = 1600
+    strap_pitch_nm: int = 27600  # between straps of the same net; VGND sits half a pitch from VPWR
+    first_offset_nm: int = 6900  # core left edge to the first VPWR strap centre
+    rail_layer: str = "met1"
+    rail_width_nm: int = 480  # follow-pin rail of the sc_hd cells (LEF VPWR/VGND met1 port)
+
+
+@dataclass(frozen=True)
+class PowerGrid:
+    shapes: tuple[Shape, ...]  # straps (drawing + pin purpose)
+    labels: tuple[tuple[str, str, int, int], ...]  # (text, layer, x, y)
+    stack: GenCell
+    stack_refs: tuple[tuple[int, int], ...]  # centres of the via stacks
+    straps: tuple[tuple[str, int], ...]  # (net, centre x)
+
+
+def rail_net(boundary: int) -> str:
+    """Net of the rail on row boundary b: row 0 is R0 (VGND at its bottom), rows alternate."""
+    return "VGND" if boundary % 2 == 0 else "VPWR"
+
+
+def power_grid(placement: Placement, tech: Tech, options: PowerOptions = PowerOptions()) -> PowerGrid:
+    o = options
+    x0, y0, x1, y1 = placement.core
+    half = o.strap_width_nm // 2
+    if o.strap_width_nm % (2 * tech.grid_nm) or o.strap_pitch_nm % (2 * tech.grid_nm):
+        raise LayoutgenError(f"strap width and pitch must be multiples of {2 * tech.grid_nm} nm")
+    straps: list[tuple[str, int]] = []
+    k = 0
+    while True:
+        base = x0 + o.first_offset_nm + k * o.strap_pitch_nm
+        if base + half > x1:
+            break
+        straps.append(("VPWR", base))
+        if base + o.strap_pitch_nm // 2 + half <= x1:
+            straps.append(("VGND", base + o.strap_pitch_nm // 2))
+        k += 1
+    if not any(n == "VGND" for n, _ in straps):
+        # a core narrower than one pitch still gets one strap of each net
+        mid = (x0 + x1) // 2 // tech.grid_nm * tech.grid_nm
+        if x1 - x0 < 2 * o.strap_width_nm + 2 * half:
+            raise LayoutgenError(f"core of {x1 - x0} nm is too narrow for two {o.strap_width_nm} nm power straps")
+        straps = [("VPWR", mid - o.strap_width_nm), ("VGND", mid + o.strap_width_nm)]
+    stack = via_stack(tech, o.rail_layer, o.strap_layer, o.strap_width_nm, o.rail_width_nm)
+    lo, hi = y0 - o.rail_width_nm // 2, y1 + o.rail_width_nm // 2
+    shapes: list[Shape] = []
+    labels: list[tuple[str, str, int, int]] = []
+    refs: list[tuple[int, int]] = []
+    for net, cx in straps:
+        box = (cx - half, lo, cx + half, hi)
+        shapes.append(Shape(o.strap_layer, box))
+        shapes.append(Shape(o.strap_layer, box, "pin"))
+        labels.append((net, o.strap_layer, cx, (lo + hi) // 2))
+        for b in range(placement.n_rows + 1):
+            if rail_net(b) == net:
+                refs.append((cx, y0 + b * placement.row_nm))
+    return PowerGrid(tuple(shapes), tuple(labels), stack, tuple(refs), tuple(straps))

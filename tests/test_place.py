@@ -1,0 +1,148 @@
+"""Floorplan and placement: legal rows, taps, fill, shared rails, utilization, determinism, quality."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from layoutgen.netlist.ir import Design, Module
+from layoutgen.physical.place import FILLER, LOGIC, TAP, PlaceOptions, PlacementError, place
+from layoutgen.physical.samples import LOGIC_ROLES, random_design
+
+
+@pytest.fixture(scope="module")
+def design(pdk):
+    return random_design(pdk.library, 400, seed=3)
+
+
+@pytest.fixture(scope="module")
+def placed(design, pdk):
+    return place(design, pdk)
+
+
+def test_every_logic_cell_placed_once_with_its_master(design, placed, pdk):
+    assert placed.n_logic == sum(design.cell_counts().values())
+    logic = placed.kind == LOGIC
+    assert logic[: placed.n_logic].all() and not logic[placed.n_logic:].any()
+    got = {}
+    for m in placed.master_of[logic]:
+        got[placed.masters[m]] = got.get(placed.masters[m], 0) + 1
+    assert got == design.cell_counts()
+    roles = {pdk.library[m].role for m in got}
+    assert roles == set(LOGIC_ROLES)
+
+
+def test_rows_are_exactly_covered(placed):
+    """Every site of every row is covered by exactly one cell: no overlap, no empty site."""
+    p = placed
+    assert ((p.x - p.core[0]) % p.site_nm == 0).all() and ((p.y - p.core[1]) % p.row_nm == 0).all()
+    occ = np.zeros((p.n_rows, p.row_sites), dtype=np.int64)
+    s0 = (p.x - p.core[0]) // p.site_nm
+    s1 = s0 + p.width_nm // p.site_nm
+    assert s0.min() >= 0 and s1.max() <= p.row_sites
+    for r, a, b in zip(p.row.tolist(), s0.tolist(), s1.tolist()):
+        occ[r, a:b] += 1
+    assert (occ == 1).all()
+
+
+def test_taps_within_pitch_in_every_row(placed, pdk):
+    p = placed
+    pitch = pdk.tech.tap.max_tap_pitch_nm
+    taps = p.kind == TAP
+    assert set(p.masters[m] for m in p.master_of[taps]) == {pdk.library.role("tap").name}
+    for r in range(p.n_rows):
+        centres = np.sort(p.x[taps & (p.row == r)] + p.site_nm // 2)
+        assert len(centres) >= 1
+        assert np.diff(centres).max(initial=0) <= pitch
+        assert centres[0] - p.core[0] <= pitch // 2
+        assert p.core[2] - centres[-1] <= pitch // 2
+
+
+def test_rows_alternate_and_share_rails(placed, pdk):
+    """Mirrored rows put VPWR (or VGND) rails of neighbouring rows on the same boundary."""
+    p = placed
+    assert (p.mirrored == (p.row % 2 == 1)).all()
+    abstracts = pdk.cell_abstracts()
+    rails = {}  # boundary y -> set of nets seen there
+    for mi, name in enumerate(p.masters):
+        mac = abstracts.macro(name)
+        sel = p.master_of == mi
+        for net in ("VPWR", "VGND"):
+            r = mac.pins[net].on_layer("met1")[0]
+            yc = (r.y0 + r.y1) // 2
+            y_abs = np.where(p.mirrored[sel], p.y[sel] + p.row_nm - yc, p.y[sel] + yc)
+            for y in np.unique(y_abs).tolist():
+                rails.setdefault(y, set()).add(net)
+    boundaries = [p.core[1] + b * p.row_nm for b in range(p.n_rows + 1)]
+    assert sorted(rails) == boundaries
+    assert all(len(nets) == 1 for nets in rails.values())
+    inner = [rails[y] for y in boundaries[1:-1]]
+    assert inner and all(len(s) == 1 for s in inner)
+
+
+def test_fillers_and_decaps_fill_gaps(placed, pdk):
+    names = {placed.masters[m] for m in placed.master_of[placed.kind == FILLER]}
+    assert any("decap" in n for n in names) and any("fill" in n for n in names)
+    no_decap = place(random_design(pdk.library, 120, seed=1), pdk, options=PlaceOptions(decap=False))
+    names = {no_decap.masters[m] for m in no_decap.master_of[no_decap.kind == FILLER]}
+    assert names and not any("decap" in n for n in names)
+
+
+@pytest.mark.parametrize("util", [0.4, 0.6, 0.8])
+def test_utilization_option(pdk, util):
+    p = place(random_design(pdk.library, 300, seed=2), pdk, options=PlaceOptions(utilization=util))
+    assert util * 0.85 <= p.utilization <= util + 1e-9
+
+
+def test_aspect_ratio_and_margin(pdk, design):
+    p = place(design, pdk, options=PlaceOptions(aspect_ratio=0.25, margin_nm=5000))
+    w, h = p.core[2] - p.core[0], p.core[3] - p.core[1]
+    assert 0.15 < h / w < 0.4
+    assert p.core[:2] == (5000, 5000) and p.die == (0, 0, p.core[2] + 5000, p.core[3] + 5000)
+
+
+def test_deterministic(design, pdk, placed):
+    again = place(design, pdk)
+    for field in ("x", "y", "mirrored", "master_of", "kind"):
+        assert np.array_equal(getattr(placed, field), getattr(again, field))
+    assert placed.names == again.names and placed.masters == again.masters
+
+
+def test_dataflow_placement_beats_baselines(pdk):
+    d = random_design(pdk.library, 2000, seed=5)
+    flow = place(d, pdk).hpwl_nm()
+    order = place(d, pdk, options=PlaceOptions(strategy="netlist")).hpwl_nm()
+    rand = place(d, pdk, options=PlaceOptions(strategy="random")).hpwl_nm()
+    assert flow < 0.6 * order < 0.6 * rand
+
+
+def test_hierarchy_is_flattened(pdk):
+    lib = pdk.library
+    inner = random_design(lib, 40, seed=9, top="inner")
+    d = Design("outer", lib)
+    d.add_module(inner.top_module)
+    top = d.add_module(Module("outer"))
+    clk = top.add_net("clk")
+    xs = [top.add_net() for _ in range(16)]
+    top.add_port("clk", "input", [clk])
+    top.add_port("x", "input", xs)
+    ys = []
+    for k in range(3):
+        y = [top.add_net() for _ in range(8)]
+        pins = {"clk": clk, **{f"x[{i}]": xs[i] for i in range(16)}, **{f"y[{i}]": y[i] for i in range(8)}}
+        top.add_instance(f"u{k}", "inner", pins)
+        ys += y
+    top.add_port("y", "output", ys)
+    p = place(d, pdk)
+    assert p.n_logic == 3 * 40
+    assert sum(n.startswith("u1/") for n in p.names) == 40
+
+
+def test_bad_options_are_clear_errors(pdk, design):
+    with pytest.raises(PlacementError, match="utilization"):
+        place(design, pdk, options=PlaceOptions(utilization=1.2))
+    with pytest.raises(PlacementError, match="strategy"):
+        place(design, pdk, options=PlaceOptions(strategy="magic"))
+    empty = Design("e", pdk.library)
+    empty.add_module(Module("e"))
+    with pytest.raises(PlacementError, match="no logic cells"):
+        place(empty, pdk)
