@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import ModelError
 from .floatmodel import FloatModel, float_activations
+from .golden import layer_exact
 from .intmodel import IntLayer, IntModel
 
 WEIGHT_BITS_RANGE = (2, 16)
@@ -120,8 +121,13 @@ def _check_bits(weight_bits: int, act_bits: int) -> None:
         raise ModelError(f"activation bits = {act_bits} is not supported; use {lo}..{hi}")
 
 
-def quantize(float_model: FloatModel, weight_bits: int, act_bits: int, calib_X) -> IntModel:
-    """Quantize a float model to int-v1 using calibration inputs calib_X (n, n_inputs) of integers."""
+def quantize(float_model: FloatModel, weight_bits: int, act_bits: int, calib_X, *, bias_correction: bool = True) -> IntModel:
+    """Quantize a float model to int-v1 using calibration inputs calib_X (n, n_inputs) of integers.
+
+    bias_correction: shift each neuron's bias so that, over the calibration data, its mean
+    pre-activation in the integer chain equals the float model's (removes the systematic part of
+    weight rounding and of upstream quantization error).
+    """
     _check_bits(weight_bits, act_bits)
     float_model.validate()
     X = np.asarray(calib_X)
@@ -133,6 +139,8 @@ def quantize(float_model: FloatModel, weight_bits: int, act_bits: int, calib_X) 
     b_extra = float_model.layers[0].W @ float_model.input_offset
     layers = []
     last = len(float_model.layers) - 1
+    float_in = X * float_model.input_scale  # float layer k's input, less layer 0's offset (in b_extra)
+    int_in = X.astype(np.int64)  # what the integer layer k sees
     for k, flayer in enumerate(float_model.layers):
         Wp = flayer.W * s_prev[None, :]  # float weight per unit of the integer input
         b = flayer.b + (b_extra if k == 0 else 0.0)
@@ -147,7 +155,12 @@ def quantize(float_model: FloatModel, weight_bits: int, act_bits: int, calib_X) 
             s_out = sw * np.exp2(e)
         else:
             sw, fold, shift, s_out = _last_layer_scales(Wp, swopt, acts[k], flayer.relu, qmax, top)
-        W_int = (_round_weights(Wp, sw, qmax) * np.exp2(fold)[:, None]).astype(np.int64)
+        Wq = _round_weights(Wp, sw, qmax)
+        if bias_correction:
+            target = float_in.mean(axis=0) @ flayer.W.T
+            achieved = (int_in.mean(axis=0) @ Wq.T) * sw
+            b = b + (target - achieved)
+        W_int = (Wq * np.exp2(fold)[:, None]).astype(np.int64)
         layers.append(
             IntLayer(
                 W=W_int,
@@ -158,6 +171,9 @@ def quantize(float_model: FloatModel, weight_bits: int, act_bits: int, calib_X) 
             )
         )
         s_prev = s_out
+        if k < last:
+            float_in = acts[k]
+            int_in = layer_exact(IntModel(input_bits=int(float_model.input_bits), layers=layers), k, int_in)
     model = IntModel(input_bits=int(float_model.input_bits), layers=layers)
     model.validate("quantized model")
     return model
