@@ -23,14 +23,21 @@ def float_layers(rng, sizes):
     return layers
 
 
-def onnx_mlp(path, layers, *, style="gemm", image_input=None, softmax=False, metadata=None, extra_nodes=()):
-    """Write an ONNX MLP: per layer Gemm(transB=1) or MatMul + Add, then Relu."""
+def onnx_mlp(path, layers, *, style="gemm", image_input=None, softmax=False, metadata=None, extra_nodes=(),
+             reshape_to=None):
+    """Write an ONNX MLP: per layer Gemm(transB=1) or MatMul + Add, then Relu; an image input is
+    flattened by Flatten, or by Reshape to `reshape_to` (shape from a Constant node)."""
     n_in = layers[0].W.shape[1]
     shape = ["N"] + (list(image_input) if image_input else [n_in])
     nodes, inits = [], []
     tensor = "x"
-    if image_input:
+    if image_input and reshape_to is None:
         nodes.append(helper.make_node("Flatten", [tensor], ["flat"], name="flatten", axis=1))
+        tensor = "flat"
+    elif image_input:
+        shape_tensor = helper.make_tensor("shape", TensorProto.INT64, [len(reshape_to)], reshape_to)
+        nodes.append(helper.make_node("Constant", [], ["shape"], name="shape_const", value=shape_tensor))
+        nodes.append(helper.make_node("Reshape", [tensor, "shape"], ["flat"], name="reshape"))
         tensor = "flat"
     for k, layer in enumerate(layers):
         W, b = layer.W.astype(np.float32), layer.b.astype(np.float32)
@@ -83,6 +90,32 @@ def test_onnx_round_trip_equals_float_npz(tmp_path, style, bits):
         assert np.array_equal(la.W, lb.W) and np.array_equal(la.b, lb.b)
         assert (la.shift, la.relu, la.out_bits) == (lb.shift, lb.relu, lb.out_bits)
     assert np.array_equal(quantize(fm, bits[0], bits[1], X).layers[0].W, b.layers[0].W)
+
+
+def test_reshape_flattens_like_flatten(tmp_path):
+    rng = np.random.default_rng(8)
+    layers = float_layers(rng, [16, 5, 3])
+    onnx_mlp(tmp_path / "f.onnx", layers, image_input=(1, 4, 4))
+    onnx_mlp(tmp_path / "r.onnx", layers, image_input=(1, 4, 4), reshape_to=[-1, 16])
+    a, b = onnx_to_layers(tmp_path / "f.onnx"), onnx_to_layers(tmp_path / "r.onnx")
+    assert a.n_inputs == b.n_inputs == 16
+    assert all(np.array_equal(x.W, y.W) and np.array_equal(x.b, y.b) for x, y in zip(a.layers, b.layers))
+    onnx_mlp(tmp_path / "bad.onnx", layers, image_input=(1, 4, 4), reshape_to=[-1, 4, 4])
+    with pytest.raises(ModelError, match=r"node 'reshape' \(Reshape\) reshape to \[-1, 4, 4\] is not a flatten"):
+        onnx_to_layers(tmp_path / "bad.onnx")
+
+
+def test_matmul_on_unflattened_image_rejected(tmp_path):
+    rng = np.random.default_rng(9)
+    layers = float_layers(rng, [16, 3])
+    W = numpy_helper.from_array(layers[0].W.T.astype(np.float32), "W")
+    nodes = [helper.make_node("MatMul", ["x", "W"], ["y"], name="fc0")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 4, 4])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], [W])
+    path = tmp_path / "img.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    with pytest.raises(ModelError, match=r"node 'fc0' \(MatMul\) needs a \(batch, features\) tensor; add a Flatten"):
+        onnx_to_layers(path)
 
 
 def test_onnx_float_semantics_match_onnx_graph(tmp_path):
@@ -225,3 +258,18 @@ def test_cli_quantizes_onnx(tmp_path):
     assert result.exit_code == 0, result.stderr
     assert "float 1.0000" in result.stdout  # labels are the float model's own predictions
     assert load_model(out).n_inputs == 8
+
+
+@pytest.mark.parametrize("style", ["gemm", "matmul_add"])
+def test_imported_network_matches_onnx_reference_evaluator(tmp_path, style):
+    """The float model we import computes what onnx's own reference evaluator computes."""
+    from onnx.reference import ReferenceEvaluator
+
+    rng = np.random.default_rng(10)
+    layers = float_layers(rng, [16, 10, 7, 4])
+    path = onnx_mlp(tmp_path / "m.onnx", layers, style=style, image_input=(1, 4, 4), metadata=META)
+    info = load_model_with_info(path, calib=None)
+    X = rng.integers(0, 64, size=(50, 16))
+    x_float = (X / 64.0).astype(np.float32).reshape(50, 1, 4, 4)
+    (expected,) = ReferenceEvaluator(str(path)).run(None, {"x": x_float})
+    assert np.allclose(float_forward(info.float_model, X), expected, rtol=1e-4, atol=1e-5)

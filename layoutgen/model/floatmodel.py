@@ -132,7 +132,7 @@ def save_float_model(model: FloatModel, path: str | os.PathLike) -> None:
         "n_layers": np.array(len(model.layers), dtype=np.int64),
     }
     for k, layer in enumerate(model.layers):
-        arrays[f"W{k}"] = layer.W.astype(np.float32) if layer.W.dtype == np.float32 else layer.W
+        arrays[f"W{k}"] = layer.W
         arrays[f"b{k}"] = layer.b
         arrays[f"relu{k}"] = np.array(bool(layer.relu))
     write_npz_atomic(path, arrays)

@@ -58,13 +58,18 @@ class _Chain:
 
     def __init__(self, width: int | None):
         self.A: np.ndarray | None = None
+        self.d: np.ndarray | None = None  # per-feature scale applied before A exists (diagonal, kept as a vector)
         self.c: np.ndarray | None = None
         self.width = width  # current feature count, once known
 
     def apply_matrix(self, M: np.ndarray) -> None:  # M is (out, in)
         if self.width is not None and M.shape[1] != self.width:
             raise ValueError(f"expects {M.shape[1]} features but receives {self.width}")
-        self.A = M if self.A is None else M @ self.A
+        if self.A is None:
+            self.A = M if self.d is None else M * self.d[None, :]
+            self.d = None
+        else:
+            self.A = M @ self.A
         self.c = None if self.c is None else M @ self.c
         self.width = M.shape[0]
 
@@ -75,7 +80,7 @@ class _Chain:
     def scale(self, v: np.ndarray) -> None:
         v = self._vector(v)
         if self.A is None:
-            self.A = np.diag(v)
+            self.d = v if self.d is None else self.d * v
         else:
             self.A = self.A * v[:, None]
         if self.c is not None:
@@ -96,7 +101,7 @@ class _Chain:
 
     def close(self, relu: bool) -> FloatLayer | None:
         if self.A is None:
-            if self.c is not None:
+            if self.c is not None or self.d is not None:
                 raise ValueError("follows constants that are not attached to a MatMul or Gemm")
             return None
         b = self.c if self.c is not None else np.zeros(self.A.shape[0])

@@ -17,8 +17,6 @@ Scheme (docs/model-formats.md explains it in full):
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from ..errors import ModelError
@@ -209,7 +207,3 @@ def _last_layer_scales(Wp, swopt, A, relu, qmax, top):
 def quantization_summary(weight_bits: int, act_bits: int) -> str:
     kind = "ternary" if weight_bits == 2 else f"{weight_bits}-bit"
     return f"{kind} weights, {act_bits}-bit activations"
-
-
-def log2_ceil(x: float) -> int:
-    return math.ceil(math.log2(x))
