@@ -4,7 +4,7 @@ import pickle
 import numpy as np
 import pytest
 
-from layoutgen.errors import ModelError
+from layoutgen.errors import LayoutgenError, ModelError
 from layoutgen.model import IntLayer, IntModel, load_int_model, save_int_model
 
 
@@ -61,6 +61,33 @@ def test_save_load_roundtrip_and_deterministic_bytes(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.int.npz", "b.int.npz", "m.int.npz"]
 
 
+def test_interrupted_save_keeps_previous_file(tmp_path, monkeypatch):
+    import layoutgen.model.npzio as npzio
+
+    model = load_int_model(write(tmp_path, contract_arrays()))
+    target = tmp_path / "keep.int.npz"
+    save_int_model(model, target)
+    before = target.read_bytes()
+    calls = []
+
+    def failing(buf, array, **kwargs):
+        calls.append(1)
+        if len(calls) == 4:
+            raise OSError(28, "No space left on device")
+        return np.lib.format.write_array(buf, array, **kwargs)
+
+    monkeypatch.setattr(npzio, "_write_npy", failing)
+    model.layers[0].b[0] = 99
+    with pytest.raises(LayoutgenError, match="No space left on device"):
+        save_int_model(model, target)
+    assert target.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.int.npz", "m.int.npz"]
+    calls.clear()
+    with pytest.raises(LayoutgenError, match="new.int.npz: cannot write \\(No space left"):
+        save_int_model(model, tmp_path / "new.int.npz")
+    assert not (tmp_path / "new.int.npz").exists()
+
+
 def test_large_values_saved_in_wide_dtype(tmp_path):
     model = load_int_model(write(tmp_path, contract_arrays()))
     model.layers[0].W[0, 0] = 1 << 40
@@ -94,7 +121,7 @@ BAD = [
     ("shape chain", edit(W1=np.array([[1, 2, 3]])), r"shape chain mismatch: W1 expects 3 inputs but layer 0 has 2"),
     ("bias length", edit(b0=np.array([1, 2, 3])), r"shape chain mismatch: b0 has 3 entries"),
     ("float weights", edit(W0=np.array([[1.5, 0, 0], [0, 0, 0]])), r"'W0' holds the non-integer value 1.5 at index \[0, 0\]"),
-    ("whole floats", edit(W0=np.array([[1.0, 0, 0], [0, 0, 0]])), r"'W0' is stored as float64; .* integer dtype"),
+    ("whole floats", edit(W0=np.array([[1.0, 0, 0], [0, 0, 0]])), r"'W0' is stored as float64; an integer dtype is required"),
     ("nan weights", edit(W0=np.array([[np.nan, 0, 0], [0, 0, 0]])), r"'W0' holds the non-integer value nan"),
     ("out_bits 0", edit(out_bits0=0), r"'out_bits0' = 0 is outside the allowed range 1..32"),
     ("out_bits 40", edit(out_bits0=40), r"'out_bits0' = 40 is outside"),

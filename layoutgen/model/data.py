@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ModelError
-from .fields import Fields, as_int64
+from .fields import DATA_HINT, Fields, as_int64
 from .intmodel import MAX_DATA_BITS
 from .npzio import read_npz, write_npz_atomic
 
@@ -48,7 +48,7 @@ def _samples(fields: Fields, key: str) -> np.ndarray:
     X = fields.get(key)
     if X.ndim != 2 or 0 in X.shape:
         raise fields.error(f"'{key}' must be a non-empty 2-D array (samples, inputs), found shape {X.shape}")
-    X = as_int64(X, fields.source, key)
+    X = as_int64(X, fields.source, key, DATA_HINT)
     if (X < 0).any():
         row, col = (int(i) for i in np.argwhere(X < 0)[0])
         raise fields.error(f"'{key}' holds the negative value {X[row, col]} at row {row}, column {col}; inputs are unsigned")
@@ -61,7 +61,7 @@ def _labels(fields: Fields, key: str, n: int) -> np.ndarray | None:
     y = fields.get(key)
     if y.shape != (n,):
         raise fields.error(f"'{key}' must have one label per sample ({n}), found shape {y.shape}")
-    return as_int64(y, fields.source, key)
+    return as_int64(y, fields.source, key, DATA_HINT)
 
 
 def dataset_from_arrays(arrays: dict[str, np.ndarray], source: str) -> Dataset:

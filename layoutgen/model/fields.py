@@ -73,18 +73,19 @@ def require_finite(value: np.ndarray, source: str, key: str) -> None:
         raise ModelError(f"{source}: '{key}' holds {value[where]} at index {list(where)}; all values must be finite")
 
 
-def as_int64(value: np.ndarray, source: str, key: str) -> np.ndarray:
+MODEL_HINT = "an integer model needs integer arrays (quantize float models with `layoutgen quantize`)"
+DATA_HINT = "data inputs and labels are the chip's integer values; store them with an integer dtype"
+
+
+def as_int64(value: np.ndarray, source: str, key: str, hint: str = MODEL_HINT) -> np.ndarray:
     """An integer-dtype array as int64; floats (even whole-valued) are rejected, as the contract asks."""
     if value.dtype.kind == "f":
         frac = value != np.round(value) if np.isfinite(value).all() else ~np.isfinite(value)
         if frac.any():
             where = tuple(int(i) for i in np.argwhere(frac)[0])
-            raise ModelError(
-                f"{source}: '{key}' holds the non-integer value {value[where]} at index {list(where)}; "
-                "an integer model needs integer arrays (quantize float models with `layoutgen quantize`)"
-            )
+            raise ModelError(f"{source}: '{key}' holds the non-integer value {value[where]} at index {list(where)}; {hint}")
         raise ModelError(
-            f"{source}: '{key}' is stored as {value.dtype}; an integer model needs an integer dtype "
+            f"{source}: '{key}' is stored as {value.dtype}; an integer dtype is required "
             "(cast whole-valued arrays with .astype(numpy.int64))"
         )
     if value.dtype.kind not in "iu":

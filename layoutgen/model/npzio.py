@@ -83,8 +83,11 @@ def _npy_bytes(array: np.ndarray) -> bytes:
     if array.dtype.byteorder == ">":
         array = array.astype(array.dtype.newbyteorder("<"))
     buf = io.BytesIO()
-    np.lib.format.write_array(buf, array, version=(1, 0), allow_pickle=False)
+    _write_npy(buf, array, version=(1, 0), allow_pickle=False)
     return buf.getvalue()
+
+
+_write_npy = np.lib.format.write_array
 
 
 def write_npz_atomic(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
