@@ -156,12 +156,12 @@ def hier_design(pdk) -> Design:
 
 
 def build_hier_example(path, fault: str | None = None, pdk_root=None) -> None:
-    """fault in (None, "power_open", "chain_open")."""
+    """fault in (None, "power_open", "chain_open", "blk_open")."""
     lib = gdstk.Library("lvs_hier", unit=1e-6, precision=1e-9)
     masters = _masters(lib, pdk_root)
     blk = gdstk.Cell("blk")
     lib.add(blk)
-    _draw_row(blk, masters, None)
+    _draw_row(blk, masters, "open" if fault == "blk_open" else None)
     top = gdstk.Cell("lvs_hier")
     lib.add(top)
     for y in (0, ROW2_Y):

@@ -16,8 +16,7 @@ import klayout.db as kdb
 
 from ..errors import LayoutgenError
 from ..netlist.ir import Design
-from .lvs_compare import (Diagnosis, FloatingPin, Open, PinMismatch, Short, align, diagnose,
-                          make_top_pins)
+from .lvs_compare import (FloatingPin, Open, PinMismatch, Short, align, compare, make_top_pins)
 from .lvs_extract import (abstract_cells, extract, is_physical, library_cells_in, normalize_cell_circuits, read_layout,
                           stack_from_tech)
 from .lvs_reference import GROUND_NET, POWER_NET, design_to_netlist, rail_of
@@ -74,8 +73,8 @@ def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=N
     rail_names = {pin: rail_of(library, pin) for pin in library.power_pins}
     with_power = power if power is not None else _labels_power(layout, top_cell, stack)
 
-    abstract_cells(layout, stack, std_cells, rail_names, with_power, obstructions)
-    lvs = _extract(layout, top_cell, stack, std_cells, threads)
+    join_cells = abstract_cells(layout, stack, std_cells, rail_names, with_power, obstructions)
+    lvs = _extract(layout, top_cell, stack, join_cells, threads)
     layout_nl = lvs.netlist()
     normalize_cell_circuits(layout_nl, std_cells, with_power, rail_names)
     leaf_cells = set(std_cells) | {i.master for m in design.modules.values() for i in m.instances
@@ -85,23 +84,35 @@ def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=N
     lay_top = layout_nl.circuit_by_name(top_cell.name)
     ref_top = ref_nl.circuit_by_name(design.top)
     port_nets = make_top_pins(lay_top, ref_top)
-    comparer = kdb.NetlistComparer()
-    comparer.same_circuits(lay_top, ref_top)
     # labels are the authority for top-level names: anchor ports (and rails) so that equivalent
     # inputs (e.g. the two inputs of a nand2) cannot be paired the other way round
     shared = Counter(net.cluster_id for net in port_nets.values())
+    anchors = []
     for pin in ref_top.each_pin():
         lnet, rnet = port_nets.get(pin.name()), ref_top.net_for_pin(pin.id())
         if lnet is not None and rnet is not None and shared[lnet.cluster_id] == 1:
+            anchors.append((lnet, rnet))
+
+    def make_comparer() -> kdb.NetlistComparer:
+        comparer = kdb.NetlistComparer()
+        comparer.same_circuits(lay_top, ref_top)
+        for lnet, rnet in anchors:
             comparer.same_nets(lnet, rnet)
-    lvs.reference = ref_nl
-    ok = lvs.compare(comparer)
+        return comparer
+
     regions = [lvs.layer_by_name(c.name) for c in stack.conductors]
 
     def wired(net) -> bool:
         return any(not lvs.shapes_of_net(net, r, False).is_empty() for r in regions)
 
-    diag: Diagnosis = diagnose(lvs.xref(), wired, leaf_cells)
+    ok, _, diag = compare(layout_nl, ref_nl, make_comparer, wired, leaf_cells, design.top)
+    if report is not None and Path(report).suffix == ".lvsdb":
+        lvs.reference = ref_nl  # the database of KLayout's netlist browser holds the final compare
+        lvs.compare(make_comparer())
+    for pin in ref_top.each_pin():
+        if pin.name() not in port_nets:
+            diag.other.append(f"port {pin.name()} has no label in layout cell {top_cell.name}; "
+                              "label the net on a routing layer's label or pin purpose")
     if not ok and diag.empty:
         diag.other.append("the netlist comparer found differences it could not attribute to pins; "
                           "write the report as .lvsdb and open it in KLayout's netlist browser")
@@ -118,9 +129,9 @@ def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=N
     return result
 
 
-def _extract(layout, top_cell, stack, std_cells, threads):
+def _extract(layout, top_cell, stack, join_cells, threads):
     try:
-        return extract(layout, top_cell, stack, std_cells, threads)
+        return extract(layout, top_cell, stack, join_cells, threads)
     except RuntimeError as exc:
         raise LayoutgenError(f"connectivity extraction failed: {str(exc).splitlines()[0]}") from None
 

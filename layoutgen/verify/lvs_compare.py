@@ -63,6 +63,11 @@ class Diagnosis:
     missing_instances: list[str] = field(default_factory=list)
     other: list[str] = field(default_factory=list)
 
+    def extend(self, other: "Diagnosis") -> None:
+        for name in ("opens", "shorts", "mismatched_pins", "floating_pins", "extra_instances",
+                     "missing_instances", "other"):
+            getattr(self, name).extend(getattr(other, name))
+
     @property
     def empty(self) -> bool:
         return not (self.opens or self.shorts or self.mismatched_pins or self.floating_pins
@@ -125,6 +130,50 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+_GOOD = (kdb.NetlistCrossReference.Match, kdb.NetlistCrossReference.MatchWithWarning)
+
+
+def compare(layout_nl: kdb.Netlist, ref_nl: kdb.Netlist, make_comparer, wired, leaf_cells: set[str],
+            top: str, max_rounds: int = 50):
+    """Compare; where a sub-module fails, explain it once and let its parents be compared too.
+
+    klayout skips a parent whose children differ. A failing sub-module whose pins still pair is
+    diagnosed, then blanked (pins only, named alike) on both sides; one whose pins do not pair
+    (e.g. a short from the parent into its inside) is flattened into its parents on both sides.
+    Repeat until only the top (and leaf cells) remain to explain. Returns (ok, xref, diagnosis).
+    """
+    saved = Diagnosis()
+    for _ in range(max_rounds):
+        xref = kdb.NetlistCrossReference()
+        ok = make_comparer().compare(layout_nl, ref_nl, xref)
+        blank, flatten = [], []
+        for cp in xref.each_circuit_pair():
+            lay, ref = cp.first(), cp.second()
+            if lay is None or ref is None or ref.name in leaf_cells or ref.name == top:
+                continue
+            if cp.status() in _GOOD or cp.status() == kdb.NetlistCrossReference.Skipped:
+                continue
+            pins = [(pp.first(), pp.second()) for pp in xref.each_pin_pair(cp)]
+            if all(lp is not None and rp is not None for lp, rp in pins):
+                _diagnose_circuit(xref, cp, lay, ref, wired, leaf_cells, saved)
+                blank.append((lay, ref, [(lp.id(), rp.name()) for lp, rp in pins]))
+            else:
+                flatten.append((lay, ref))
+        if not blank and not flatten:
+            diag = diagnose(xref, wired, leaf_cells)
+            diag.extend(saved)
+            return ok, xref, diag
+        for lay, ref, renames in blank:
+            for pid, name in renames:
+                lay.rename_pin(pid, name)
+            lay.blank()
+            ref.blank()
+        for lay, ref in flatten:
+            layout_nl.flatten_circuit(lay)
+            ref_nl.flatten_circuit(ref)
+    raise RuntimeError("LVS compare did not settle")
+
+
 def diagnose(xref: kdb.NetlistCrossReference, wired, leaf_cells: set[str]) -> Diagnosis:
     """wired(net) tells whether a layout net has any shape of its own circuit (not just a cell pin)."""
     diag = Diagnosis()
@@ -136,6 +185,8 @@ def diagnose(xref: kdb.NetlistCrossReference, wired, leaf_cells: set[str]) -> Di
                 continue  # an unused cell type: its instances show up below
             side = "layout" if lay is not None else "netlist"
             diag.other.append(f"circuit {one.name} exists only in the {side}")
+            continue
+        if cp.status() in _GOOD:
             continue
         _diagnose_circuit(xref, cp, lay, ref, wired, leaf_cells, diag)
     return diag
@@ -307,7 +358,16 @@ def _classify_group(cname, comp, ref_deg, lay_deg, rkey, lkey, wired, diag: Diag
             continue
         bonus = 2 if (not pin.instance and ln.expanded_name() == rn.expanded_name()) else 0
         votes[lkey(ln)][rn.expanded_name()] += 1 + bonus
-    carried = {k: max(sorted(v), key=lambda n: v[n]) for k, v in votes.items()}
+    # greedy one-to-one assignment, strongest votes first, so one IR net is carried by one layout net
+    ranked = sorted((-n, k[1], rname) for k, v in votes.items() for rname, n in v.items())
+    carried: dict = {}
+    taken: set = set()
+    for _, lname, rname in ranked:
+        if ("l", lname) not in carried and rname not in taken:
+            carried[("l", lname)] = rname
+            taken.add(rname)
+    for k, v in votes.items():
+        carried.setdefault(k, max(sorted(v), key=lambda n: v[n]))
     for pin, rn, ln in live:
         if ln is None:
             continue

@@ -87,40 +87,76 @@ def library_cells_in(layout: kdb.Layout, top: kdb.Cell, prefix: str) -> list[str
 
 
 def abstract_cells(layout: kdb.Layout, stack: LvsStack, abstracts: dict[str, LefMacro],
-                   rail_names: dict[str, str], with_power: bool, with_obs: bool) -> None:
-    """Replace the content of every standard cell by its LEF abstract (in place)."""
+                   rail_names: dict[str, str], with_power: bool, with_obs: bool) -> set[str]:
+    """Replace the content of every standard cell by its LEF abstract (in place).
+
+    The PORT shapes of one pin on adjacent layers (e.g. the li1 and met1 rails of VPWR) are joined by
+    a cut where they overlap, as in the real cell. Returns the cells whose pins still fall apart into
+    separate pieces; those are joined by name during extraction (slower, so only where needed).
+    """
     by_name = {c.name: c for c in stack.conductors}
     cut_names = {c.name: c for c in stack.cuts}
-    label_of = {}
+    cut_between = {(c.bottom, c.top): c for c in stack.cuts} | {(c.top, c.bottom): c for c in stack.cuts}
+    needs_join: set[str] = set()
     for name, ab in abstracts.items():
         cell = layout.cell(name)
         cell.clear_shapes()
         cell.clear_insts()
+        shapes_by_label: dict[str, list] = {}
         for pin in ab.pins.values():
-            is_rail = pin.use in ("POWER", "GROUND")
-            if is_rail and not with_power:
+            if pin.use in ("POWER", "GROUND") and not with_power:
                 continue
             # body pins (VPB/VNB) join their rail, as the IR side folds them too
             label = rail_names.get(pin.name, pin.name)
-            for r in pin.shapes:
-                layer, box = r.layer, (r.x0, r.y0, r.x1, r.y1)
-                li = _shape_layer(layout, layer, by_name, cut_names)
-                if li is None:
-                    continue
-                cell.shapes(li).insert(kdb.Box(*box))
-                cond = by_name.get(layer)
+            shapes_by_label.setdefault(label, []).extend(
+                r for r in pin.shapes if r.layer in by_name or r.layer in cut_names)
+        for label, rects in shapes_by_label.items():
+            for r in rects:
+                cell.shapes(_shape_layer(layout, r.layer, by_name, cut_names)).insert(kdb.Box(r.x0, r.y0, r.x1, r.y1))
+                cond = by_name.get(r.layer)
                 if cond is not None:
-                    key = (cond.name,)
-                    if key not in label_of:
-                        label_of[key] = layout.layer(*(cond.label or cond.drawing))
-                    x = (box[0] + box[2]) // 2
-                    y = (box[1] + box[3]) // 2
-                    cell.shapes(label_of[key]).insert(kdb.Text(label, kdb.Trans(x, y)))
+                    text = kdb.Text(label, kdb.Trans((r.x0 + r.x1) // 2, (r.y0 + r.y1) // 2))
+                    cell.shapes(layout.layer(*(cond.label or cond.drawing))).insert(text)
+            if _join_pieces(layout, cell, rects, cut_between) > 1:
+                needs_join.add(name)
         if with_obs:
             for r in ab.obs:
-                li = _shape_layer(layout, r.layer, by_name, cut_names)
-                if li is not None and r.layer in by_name:
-                    cell.shapes(li).insert(kdb.Box(r.x0, r.y0, r.x1, r.y1))
+                if r.layer in by_name:
+                    cell.shapes(_shape_layer(layout, r.layer, by_name, cut_names)).insert(
+                        kdb.Box(r.x0, r.y0, r.x1, r.y1))
+    return needs_join
+
+
+def _join_pieces(layout, cell, rects, cut_between) -> int:
+    """Add cuts where shapes of one pin overlap on adjacent layers; return the number of pieces left."""
+    parent = list(range(len(rects)))
+    cut_touches = set()
+    for c in cut_between.values():
+        for metal in (c.bottom, c.top):
+            cut_touches |= {(c.name, metal), (metal, c.name)}
+
+    def find(i):
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(rects):
+        for j in range(i):
+            b = rects[j]
+            x0, y0, x1, y1 = max(a.x0, b.x0), max(a.y0, b.y0), min(a.x1, b.x1), min(a.y1, b.y1)
+            if a.layer == b.layer:
+                joined = x0 <= x1 and y0 <= y1  # touching shapes connect
+            elif (a.layer, b.layer) in cut_touches:  # a PORT shape on a cut layer and its metal
+                joined = x0 < x1 and y0 < y1
+            else:
+                cut = cut_between.get((a.layer, b.layer))
+                joined = cut is not None and x0 < x1 and y0 < y1
+                if joined:
+                    cell.shapes(layout.layer(*cut.drawing)).insert(kdb.Box(x0, y0, x1, y1))
+            if joined:
+                parent[find(i)] = find(j)
+    return len({find(i) for i in range(len(rects))})
 
 
 def _shape_layer(layout, layer, by_name, cut_names):
@@ -131,7 +167,7 @@ def _shape_layer(layout, layer, by_name, cut_names):
     return None  # a layer LVS does not connect (e.g. nwell in a PORT)
 
 
-def extract(layout: kdb.Layout, top: kdb.Cell, stack: LvsStack, std_cells: dict[str, LefMacro],
+def extract(layout: kdb.Layout, top: kdb.Cell, stack: LvsStack, join_cells: set[str],
             threads: int = 1) -> kdb.LayoutVsSchematic:
     lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
     lvs.threads = threads
@@ -153,7 +189,7 @@ def extract(layout: kdb.Layout, top: kdb.Cell, stack: LvsStack, std_cells: dict[
         lvs.connect(region)
         lvs.connect(regions[cut.bottom], region)
         lvs.connect(region, regions[cut.top])
-    for name in std_cells:
+    for name in sorted(join_cells):
         lvs.join_net_names(_glob_escape(name), "*")
     lvs.extract_netlist()
     return lvs
