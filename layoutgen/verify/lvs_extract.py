@@ -171,6 +171,7 @@ def extract(layout: kdb.Layout, top: kdb.Cell, stack: LvsStack, join_cells: set[
             threads: int = 1) -> kdb.LayoutVsSchematic:
     lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
     lvs.threads = threads
+    lvs.include_floating_subcircuits = True  # an unconnected cell is still an instance
     regions = {}
     for cond in stack.conductors:
         parts = [lvs.make_layer(layout.layer(*cond.drawing), cond.name)]
