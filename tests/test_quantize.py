@@ -65,7 +65,7 @@ def test_one_shift_per_layer_still_tracks_float_activations():
     agreement = np.mean(predictions(golden(im, X)) == predictions(float_forward(fm, X)))
     assert agreement > 0.97
     im4 = quantize(fm, 4, 8, X)
-    assert np.mean(predictions(golden(im4, X)) == predictions(float_forward(fm, X))) > 0.75
+    assert np.mean(predictions(golden(im4, X)) == predictions(float_forward(fm, X))) > 0.9  # one scale per layer: 0.87
 
 
 def test_logits_share_one_scale():
