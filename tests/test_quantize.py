@@ -126,6 +126,16 @@ def test_bit_widths_checked(weight_bits, act_bits, message):
         quantize(fm, weight_bits, act_bits, np.zeros((3, 4), dtype=np.int64))
 
 
+def test_calibration_inputs_checked():
+    fm = random_float_model(np.random.default_rng(0), [4, 2], input_bits=4)
+    with pytest.raises(ModelError, match=r"unsigned 4-bit range 0..15 \(found int64 values 0..16\)"):
+        quantize(fm, 4, 8, np.array([[0, 1, 2, 16]]))
+    with pytest.raises(ModelError, match="found float64"):
+        quantize(fm, 4, 8, np.zeros((2, 4)))
+    with pytest.raises(ModelError, match=r"shape \(2, 3\)"):
+        quantize(fm, 4, 8, np.zeros((2, 3), dtype=np.int64))
+
+
 def test_dead_and_zero_channels():
     rng = np.random.default_rng(4)
     fm = random_float_model(rng, [10, 6, 4])

@@ -131,6 +131,12 @@ def quantize(float_model: FloatModel, weight_bits: int, act_bits: int, calib_X, 
     X = np.asarray(calib_X)
     if X.ndim != 2 or X.shape[1] != float_model.n_inputs or len(X) == 0:
         raise ModelError(f"calibration inputs have shape {X.shape}; the model needs (n > 0, {float_model.n_inputs})")
+    top_in = (1 << int(float_model.input_bits)) - 1
+    if X.dtype.kind not in "iu" or X.min() < 0 or X.max() > top_in:
+        raise ModelError(
+            f"calibration inputs must be integers in the unsigned {float_model.input_bits}-bit range 0..{top_in} "
+            f"(found {X.dtype} values {X.min()}..{X.max()})"
+        )
     acts = float_activations(float_model, X)
     qmax, top = weight_qmax(weight_bits), (1 << act_bits) - 1
     s_prev = float_model.input_scale
