@@ -273,3 +273,17 @@ def test_imported_network_matches_onnx_reference_evaluator(tmp_path, style):
     x_float = (X / 64.0).astype(np.float32).reshape(50, 1, 4, 4)
     (expected,) = ReferenceEvaluator(str(path)).run(None, {"x": x_float})
     assert np.allclose(float_forward(info.float_model, X), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_external_weights_refused_with_reason(tmp_path):
+    from onnx.external_data_helper import convert_model_to_external_data
+
+    W = numpy_helper.from_array(np.ones((3, 2), dtype=np.float32), "W")
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"], name="fc0")], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])], [W])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    convert_model_to_external_data(model, all_tensors_to_one_file=True, location="w.bin", size_threshold=0)
+    onnx.save(model, str(tmp_path / "ext.onnx"))
+    with pytest.raises(ModelError, match="initializer 'W' is stored in an external data file"):
+        load_model(tmp_path / "ext.onnx")

@@ -118,13 +118,21 @@ def onnx_to_layers(path: str | os.PathLike) -> OnnxGraph:
     onnx, numpy_helper = _onnx()
     model = parse_onnx(path)
     graph = model.graph
-    consts = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
+    def to_array(tensor, what: str) -> np.ndarray:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            raise ModelError(f"{path}: {what} is stored in an external data file; save the model with its weights inside")
+        try:
+            return numpy_helper.to_array(tensor)
+        except Exception as exc:  # unusual element types or damaged tensors
+            raise ModelError(f"{path}: {what} cannot be read ({exc})") from None
+
+    consts = {init.name: to_array(init, f"initializer '{init.name}'") for init in graph.initializer}
     for i, node in enumerate(graph.node):
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
             value = next((a for a in node.attribute if a.name == "value"), None)
             if value is None:
                 raise ModelError(f"{path}: node '{_node_label(node, i)}': Constant without a tensor 'value' is not supported")
-            consts[node.output[0]] = numpy_helper.to_array(value.t)
+            consts[node.output[0]] = to_array(value.t, f"constant '{node.output[0]}'")
     for name, value in consts.items():
         if value.dtype.kind == "f" and not np.isfinite(value).all():
             raise ModelError(f"{path}: initializer '{name}' holds NaN or Inf; all weights must be finite")
