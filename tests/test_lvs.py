@@ -209,3 +209,26 @@ def test_routing_onto_a_cell_obstruction_is_seen(tmp_path, pdk):
         sub = next(nl.circuit_by_name("obs_top").each_subcircuit())
         nets = [sub.net_for_pin(p.id()) for p in sub.circuit_ref().each_pin()]
         assert any(n is not None and n.name == "w" for n in nets) == expect
+
+
+def test_library_cell_abstracts_need_no_name_joining(pdk):
+    """Every pin of the library's cells is one piece once PORT overlaps get cuts (the fast path)."""
+    import klayout.db as kdb
+
+    from layoutgen.verify.lvs_extract import abstract_cells, stack_from_tech
+    from layoutgen.verify.lvs_reference import rail_of
+
+    lib = pdk.library
+    names = sorted(lib.by_name)
+    layout = kdb.Layout()
+    for name in names:
+        layout.create_cell(name)
+    macros = {n: pdk.cell_abstracts().macro(n) for n in names}
+    rails = {p: rail_of(lib, p) for p in lib.power_pins}
+    assert abstract_cells(layout, stack_from_tech(pdk.tech), macros, rails, True, True) == set()
+    inv = layout.cell("sky130_fd_sc_hd__inv_1")
+    mcon = layout.layer(*pdk.tech.gds("mcon"))
+    cuts = [s.bbox() for s in inv.shapes(mcon).each()]
+    # cuts join each rail's li1 and met1 PORTs, and lie inside the met1 rails only
+    assert cuts and all(-240 <= b.bottom and b.top <= 240 or 2480 <= b.bottom and b.top <= 2960 for b in cuts)
+    assert {b.top <= 240 for b in cuts} == {True, False}
