@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse.linalg import cg
 
 from .flat import FlatCells
 
@@ -63,9 +62,11 @@ def dataflow_levels(cells: FlatCells) -> np.ndarray:
         if counts.sum() == 0:
             break
         idx = np.repeat(start[frontier] - np.cumsum(np.r_[0, counts[:-1]]), counts) + np.arange(counts.sum())
-        dec = np.bincount(dst[idx], minlength=n)
-        indeg -= dec
-        frontier = np.flatnonzero((dec > 0) & (indeg == 0))
+        # per level work proportional to the edges leaving the frontier (deep netlists stay linear)
+        sinks = dst[idx]
+        np.subtract.at(indeg, sinks, 1)
+        touched = np.unique(sinks)
+        frontier = touched[indeg[touched] == 0]
         lev += 1
     loose = level < 0
     if loose.any():
@@ -113,14 +114,38 @@ def port_anchors(cells: FlatCells, region: Region) -> dict[int, tuple[float, flo
     return out
 
 
-def _solve(lap: sp.csr_matrix, diag: np.ndarray, rhs: np.ndarray, x0: np.ndarray) -> np.ndarray:
+def _dot(a: np.ndarray, b: np.ndarray) -> float:
+    # elementwise product + sum, not BLAS: a fixed summation order (reproducible bits whatever the
+    # BLAS thread count) and no BLAS thread start-up on a busy machine
+    return float(np.multiply(a, b).sum())
+
+
+def _solve(lap: sp.csr_matrix, diag: np.ndarray, rhs: np.ndarray, x0: np.ndarray,
+           rtol: float = 1e-5, maxiter: int = 300) -> np.ndarray:
+    """Jacobi-preconditioned conjugate gradients for (lap + diag) x = rhs (symmetric positive definite)."""
     a = (lap + sp.diags(diag)).tocsr()
-    pre = sp.diags(1.0 / a.diagonal())
-    x, _ = cg(a, rhs, x0=x0, rtol=1e-5, maxiter=300, M=pre)
+    inv = 1.0 / a.diagonal()
+    x = x0.astype(np.float64).copy()
+    r = rhs - a @ x
+    z = inv * r
+    p = z.copy()
+    rz = _dot(r, z)
+    stop = (rtol ** 2) * _dot(rhs, rhs)
+    for _ in range(maxiter):
+        if _dot(r, r) <= stop:
+            break
+        ap = a @ p
+        alpha = rz / _dot(p, ap)
+        x += alpha * p
+        r -= alpha * ap
+        z = inv * r
+        rz_new = _dot(r, z)
+        p = z + (rz_new / rz) * p
+        rz = rz_new
     return x
 
 
-def spread(x: np.ndarray, y: np.ndarray, widths: np.ndarray, region: Region, leaf_cells: int = 8
+def spread(x: np.ndarray, y: np.ndarray, widths: np.ndarray, region: Region, leaf_cells: int = 12
            ) -> tuple[np.ndarray, np.ndarray]:
     """Row and target site of every cell after recursive bisection into capacity-proportional regions.
 
