@@ -6,7 +6,7 @@ import pytest
 
 from layoutgen.errors import ModelError
 from layoutgen.model import (
-    FloatLayer, FloatModel, accuracy_report, float_forward, golden, load_data, load_float_model, load_int_model,
+    FloatLayer, FloatModel, IntModel, accuracy_report, float_forward, golden, load_data, load_float_model, load_int_model,
     predictions, quantize, save_int_model,
 )
 from layoutgen.model.quantizer import MAX_FOLD, channel_weight_scales, weight_qmax
@@ -90,15 +90,14 @@ def test_rounding_to_nearest():
     layer = im.layers[0]
     assert layer.shift > 0 and layer.b[0] == 1 << (layer.shift - 1)
     out_scale = 0.3 * 2**layer.shift / layer.W[0, 0]  # float value of one output LSB
-    y = golden(IntModel_prefix(im), X)[:, 0]
+    y = golden(first_layer_only(im), X)[:, 0]
     assert y.max() > 127  # the calibrated range uses the top bit
     exact = 0.3 * X[:, 0] / out_scale
     inside = y < 255
     assert np.abs(y[inside] - exact[inside]).max() <= 0.5 + 1e-9
 
 
-def IntModel_prefix(im):
-    from layoutgen.model import IntModel
+def first_layer_only(im):
     return IntModel(input_bits=im.input_bits, layers=im.layers[:1])
 
 
@@ -145,7 +144,7 @@ def test_dead_and_zero_channels():
     fm.layers[0].b[3] = -1.0
     X = rng.integers(0, 256, size=(500, 10))
     im = quantize(fm, 4, 8, X)
-    hidden = golden(IntModel_prefix(im), X)
+    hidden = golden(first_layer_only(im), X)
     assert (hidden[:, 2] == hidden[0, 2]).all() and hidden[0, 2] > 127  # uses more than half the 8-bit range
     assert (hidden[:, 3] == 0).all()
     assert np.mean(predictions(golden(im, X)) == predictions(float_forward(fm, X))) > 0.9

@@ -1,7 +1,6 @@
 """One entry point for every model file: int-v1 .npz, float .npz or ONNX, told apart by content."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
