@@ -160,6 +160,8 @@ def test_input_mapping_from_data_then_default(tmp_path):
     assert default.int_model.input_bits == 8
     assert np.allclose(default.float_model.input_scale, 1 / 255)
     assert any("uniform random inputs" in note for note in default.notes)
+    assert any("assuming input_bits = 8, input_scale = 1/255" in note for note in default.notes)
+    assert not any("assuming" in note for note in info.notes)
 
 
 def test_dropout_identity_and_double_relu_are_transparent(tmp_path):

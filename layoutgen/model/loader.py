@@ -90,10 +90,10 @@ def load_model_with_info(path, *, weight_bits: int | None = None, act_bits: int 
     else:
         if kind in ("pickle", "npy"):
             reject_non_npz(path, kind)
-        float_model = _onnx_float_model(path, data)
+        float_model, notes = _onnx_float_model(path, data)
         model_kind = "onnx"
-
-    notes: list[str] = []
+    if model_kind == "float-npz":
+        notes = []
     if data is None and sibling_data_path(path).is_file():
         data = load_data(sibling_data_path(path))
     if data is not None:
@@ -120,11 +120,12 @@ def load_model_with_info(path, *, weight_bits: int | None = None, act_bits: int 
     )
 
 
-def _onnx_float_model(path: Path, data: Dataset | None) -> FloatModel:
+def _onnx_float_model(path: Path, data: Dataset | None) -> tuple[FloatModel, list[str]]:
     from .onnx_import import onnx_to_layers
 
     graph = onnx_to_layers(path)
     meta, source, n_in = graph.metadata, str(path), graph.n_inputs
+    defaults: list[str] = []
 
     def meta_number(key: str, kind):
         try:
@@ -138,6 +139,7 @@ def _onnx_float_model(path: Path, data: Dataset | None) -> FloatModel:
         input_bits = data.input_bits
     else:
         input_bits = DEFAULT_ONNX_INPUT_BITS
+        defaults.append(f"input_bits = {input_bits}")
     if not 1 <= input_bits <= MAX_DATA_BITS:
         raise ModelError(f"{source}: input_bits = {input_bits} is outside 1..{MAX_DATA_BITS}")
     if "layoutgen.input_scale" in meta:
@@ -146,6 +148,7 @@ def _onnx_float_model(path: Path, data: Dataset | None) -> FloatModel:
         scale = data.input_scale
     else:
         scale = np.array(1.0 / ((1 << input_bits) - 1))  # integers 0..max map to 0.0..1.0
+        defaults.append(f"input_scale = 1/{(1 << input_bits) - 1}")
     if "layoutgen.input_offset" in meta:
         offset = np.array(meta_number("layoutgen.input_offset", float))
     elif data is not None and data.input_offset is not None:
@@ -159,4 +162,11 @@ def _onnx_float_model(path: Path, data: Dataset | None) -> FloatModel:
         layers=graph.layers,
     )
     model.validate(source)
-    return model
+    notes = []
+    if defaults:
+        notes.append(
+            f"{source}: the ONNX model does not say how its float inputs relate to the chip's integers; "
+            f"assuming {', '.join(defaults)} (set metadata_props layoutgen.input_bits/input_scale, or "
+            "input_bits/input_scale in the data file)"
+        )
+    return model, notes
