@@ -232,3 +232,12 @@ def test_library_cell_abstracts_need_no_name_joining(pdk):
     # cuts join each rail's li1 and met1 PORTs, and lie inside the met1 rails only
     assert cuts and all(-240 <= b.bottom and b.top <= 240 or 2480 <= b.bottom and b.top <= 2960 for b in cuts)
     assert {b.top <= 240 for b in cuts} == {True, False}
+
+
+def test_port_label_on_two_unconnected_pieces_is_an_open(tmp_path, pdk, design):
+    """Labels never connect: a cut port trunk labelled `a` on both sides is still an open."""
+    r = _lvs(tmp_path, pdk, design, "port_open")
+    assert not r.match
+    assert [o.net for o in r.opens] == ["a"]
+    pieces = sorted(tuple(str(p) for p in pins) for _, pins in r.opens[0].groups)
+    assert pieces == [("port a",), ("u_nand.A",)]

@@ -105,10 +105,12 @@ def _draw_row(top, masters, fault):
             x0 = 0
         elif port == "right":
             x1 = ROW_WIDTH
-        if fault == "open" and net == "x":
+        if (fault, net) in (("open", "x"), ("port_open", "a")):
             mid = (x0 + x1) // 2
             _box(top, MET1, x0, ty - 70, mid - 150, ty + 70)
             _box(top, MET1, mid + 150, ty - 70, x1, ty + 70)
+            if fault == "port_open":  # both pieces labelled alike: still two nets
+                top.add(gdstk.Label(net, (x1 / 1000, ty / 1000), layer=MET1_LABEL[0], texttype=MET1_LABEL[1]))
         else:
             _box(top, MET1, x0, ty - 70, x1, ty + 70)
         if port:
@@ -122,7 +124,7 @@ def _draw_row(top, masters, fault):
 
 
 def build_example(path, fault: str | None = None, pdk_root=None) -> None:
-    """Write the example GDS; fault in (None, "open", "short", "swap", "floating")."""
+    """Write the example GDS; fault in (None, "open", "short", "swap", "floating", "port_open")."""
     lib = gdstk.Library("lvs_example", unit=1e-6, precision=1e-9)
     masters = _masters(lib, pdk_root)
     top = gdstk.Cell("lvs_example")

@@ -16,7 +16,8 @@ import klayout.db as kdb
 
 from ..errors import LayoutgenError
 from ..netlist.ir import Design
-from .lvs_compare import (FloatingPin, Open, PinMismatch, Short, align, compare, make_top_pins)
+from .lvs_compare import (FloatingPin, Open, PinMismatch, Short, align, compare, make_top_pins,
+                          split_labels)
 from .lvs_extract import (abstract_cells, extract, is_physical, library_cells_in, normalize_cell_circuits, read_layout,
                           stack_from_tech)
 from .lvs_reference import GROUND_NET, POWER_NET, design_to_netlist, rail_of
@@ -105,7 +106,8 @@ def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=N
     def wired(net) -> bool:
         return any(not lvs.shapes_of_net(net, r, False).is_empty() for r in regions)
 
-    ok, _, diag = compare(layout_nl, ref_nl, make_comparer, wired, leaf_cells, design.top)
+    ok, xref, diag = compare(layout_nl, ref_nl, make_comparer, wired, leaf_cells, design.top)
+    diag.opens += split_labels(xref, lay_top, {p.name() for p in ref_top.each_pin()}, design.top)
     if report is not None and Path(report).suffix == ".lvsdb":
         lvs.reference = ref_nl  # the database of KLayout's netlist browser holds the final compare
         lvs.compare(make_comparer())

@@ -86,13 +86,37 @@ def align(layout_nl: kdb.Netlist, ref_nl: kdb.Netlist, layout_top: str, ref_top:
             ref_nl.flatten_circuit(circ)
 
 
-def labelled_nets(circuit: kdb.Circuit) -> dict[str, kdb.Net]:
-    """Label -> net; a net carrying several labels (a short) is named "a,b" by the extractor."""
-    out: dict[str, kdb.Net] = {}
+def labelled_pieces(circuit: kdb.Circuit) -> dict[str, list[kdb.Net]]:
+    """Label -> the nets carrying it (a net with several labels, i.e. a short, is named "a,b")."""
+    out: dict[str, list[kdb.Net]] = defaultdict(list)
     for net in circuit.each_net():
         for label in net.name.split(",") if net.name else ():
-            out.setdefault(label, net)
+            out[label].append(net)
     return out
+
+
+def labelled_nets(circuit: kdb.Circuit) -> dict[str, kdb.Net]:
+    """Label -> the net carrying it, preferring the piece that reaches cell pins."""
+    return {label: max(nets, key=_degree) for label, nets in labelled_pieces(circuit).items()}
+
+
+def split_labels(xref, layout_top: kdb.Circuit, names, circuit_name: str) -> list[Open]:
+    """A port or rail label on several unconnected pieces: an open the comparer cannot see, as it
+    joins nothing by name (each piece is listed with the cell pins it reaches)."""
+    opens = []
+    for label, nets in sorted(labelled_pieces(layout_top).items()):
+        if label not in names or len(nets) < 2:
+            continue
+        groups = []
+        for k, net in enumerate(nets):
+            pins = []
+            for ref in net.each_subcircuit_pin():
+                sc = ref.subcircuit()
+                other = xref.other_subcircuit_for(sc) if xref is not None else None
+                pins.append(PinRef(other.name if other is not None else _location(sc), ref.pin().name()))
+            groups.append((f"{label} piece {k + 1}", tuple(sorted(pins, key=str)) or (PinRef("", label),)))
+        opens.append(Open(circuit_name, label, tuple(groups)))
+    return opens
 
 
 def make_top_pins(layout_top: kdb.Circuit, ref_top: kdb.Circuit) -> dict[str, kdb.Net]:
@@ -243,7 +267,18 @@ def _pair_instances(xref, cp, leaf_cells):
     return pairs, rest_l, rest_r
 
 
+def _unique_net_names(circuit: kdb.Circuit) -> None:
+    """Two layout nets may carry the same label (e.g. both pieces of a cut port net): number them."""
+    seen: dict[str, int] = defaultdict(int)
+    for net in circuit.each_net():
+        name = net.expanded_name()
+        seen[name] += 1
+        if seen[name] > 1:
+            net.name = f"{name}#{seen[name]}"
+
+
 def _diagnose_circuit(xref, cp, lay, ref, wired, leaf_cells, diag: Diagnosis) -> None:
+    _unique_net_names(lay)
     cname = ref.name
     # incidences: (PinRef, ref net or None, layout net or None)
     edges: list[tuple[PinRef, kdb.Net | None, kdb.Net | None]] = []
@@ -294,9 +329,10 @@ def _degree(net: kdb.Net) -> int:
 
 
 def _classify(cname: str, edges, wired, diag: Diagnosis) -> None:
-    # klayout returns fresh Python wrappers: key nets by their names, unique within a circuit
-    rkey = lambda n: ("r", n.expanded_name())  # noqa: E731 - IR net names are unique per circuit
-    lkey = lambda n: ("l", n.expanded_name())  # noqa: E731 - extracted names are unique per circuit
+    # klayout returns fresh Python wrappers: key nets by name, unique per circuit (IR names made
+    # unique by lvs_reference, layout names by _unique_net_names)
+    rkey = lambda n: ("r", n.expanded_name())  # noqa: E731
+    lkey = lambda n: ("l", n.expanded_name())  # noqa: E731
     uf = _UnionFind()
     for _, rn, ln in edges:
         if rn is not None and ln is not None:
@@ -359,12 +395,12 @@ def _classify_group(cname, comp, ref_deg, lay_deg, rkey, lkey, wired, diag: Diag
         bonus = 2 if (not pin.instance and ln.expanded_name() == rn.expanded_name()) else 0
         votes[lkey(ln)][rn.expanded_name()] += 1 + bonus
     # greedy one-to-one assignment, strongest votes first, so one IR net is carried by one layout net
-    ranked = sorted((-n, k[1], rname) for k, v in votes.items() for rname, n in v.items())
+    ranked = sorted((-n, k, rname) for k, v in votes.items() for rname, n in v.items())
     carried: dict = {}
     taken: set = set()
-    for _, lname, rname in ranked:
-        if ("l", lname) not in carried and rname not in taken:
-            carried[("l", lname)] = rname
+    for _, k, rname in ranked:
+        if k not in carried and rname not in taken:
+            carried[k] = rname
             taken.add(rname)
     for k, v in votes.items():
         carried.setdefault(k, max(sorted(v), key=lambda n: v[n]))

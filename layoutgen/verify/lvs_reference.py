@@ -97,6 +97,16 @@ def _add_module(nl: kdb.Netlist, design: Design, mod: Module, with_power: bool) 
     for port in mod.ports:  # port nets are named after the port bits, as the layout labels are
         for bit_name, net in zip(port_bit_names(port), port.nets):
             names[net] = bit_name
+    # IR names are labels only and may repeat; the comparison needs one name per net
+    port_net_ids = {n for p in mod.ports for n in p.nets}
+    taken = {names[n] for n in port_net_ids} | {POWER_NET, GROUND_NET}
+    for i, name in enumerate(names):
+        if i in port_net_ids:
+            continue
+        if name in taken:
+            name = f"{name}#{i}"
+        names[i] = name
+        taken.add(name)
     nets = [None] * mod.n_nets
 
     def net(i: int) -> kdb.Net:
