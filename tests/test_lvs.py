@@ -241,3 +241,13 @@ def test_port_label_on_two_unconnected_pieces_is_an_open(tmp_path, pdk, design):
     assert [o.net for o in r.opens] == ["a"]
     pieces = sorted(tuple(str(p) for p in pins) for _, pins in r.opens[0].groups)
     assert pieces == [("port a",), ("u_nand.A",)]
+
+
+def test_wire_onto_a_rail_is_a_short_with_ground(tmp_path, pdk, design):
+    r = _lvs(tmp_path, pdk, design, "rail_short")
+    assert [s.nets for s in r.shorts] == [("VGND", "y")]
+    assert not r.opens and not r.mismatched_pins
+    # with power unchecked the rails are assumed connected, but a wire onto one is still a short
+    r = run_lvs(tmp_path / "ex_rail_short.gds", design, pdk, power=False)
+    assert not r.power_checked
+    assert [s.nets for s in r.shorts] == [("VGND", "y")]

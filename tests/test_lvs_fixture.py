@@ -119,12 +119,14 @@ def _draw_row(top, masters, fault):
             top.add(gdstk.Label(net, (lx / 1000, ty / 1000), layer=MET1_LABEL[0], texttype=MET1_LABEL[1]))
     if fault == "short":  # a met1 bar joining the a and b trunks
         _box(top, MET1, 60, NETS["b"][0] - 70, 200, NETS["a"][0] + 70)
+    if fault == "rail_short":  # a met1 bar from the y trunk down onto the VGND rail
+        _box(top, MET1, 2930, 0, 3070, NETS["y"][0])
     for name, y in (("VGND", 0), ("VPWR", 2720)):
         top.add(gdstk.Label(name, (0.23, y / 1000), layer=MET1_LABEL[0], texttype=MET1_LABEL[1]))
 
 
 def build_example(path, fault: str | None = None, pdk_root=None) -> None:
-    """Write the example GDS; fault in (None, "open", "short", "swap", "floating", "port_open")."""
+    """Write the example GDS; fault in (None, "open", "short", "swap", "floating", "port_open", "rail_short")."""
     lib = gdstk.Library("lvs_example", unit=1e-6, precision=1e-9)
     masters = _masters(lib, pdk_root)
     top = gdstk.Cell("lvs_example")

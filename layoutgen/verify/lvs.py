@@ -52,7 +52,8 @@ def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=N
     """Compare the layout in `gds_path` with `design`.
 
     power: True/False to force checking VPWR/VGND; None checks power when the layout's top cell
-    labels a VPWR or VGND net. obstructions: LEF OBS shapes take part in extraction, so routing that
+    labels a VPWR or VGND net. Unchecked, all rail pins are taken as connected (global nets), so
+    signal wires touching a rail are still found as shorts. obstructions: LEF OBS shapes take part in extraction, so routing that
     lands on a cell's internal geometry is reported. report: a text report path, or a *.lvsdb
     path for KLayout's netlist browser.
     """
@@ -74,13 +75,15 @@ def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=N
     rail_names = {pin: rail_of(library, pin) for pin in library.power_pins}
     with_power = power if power is not None else _labels_power(layout, top_cell, stack)
 
-    join_cells = abstract_cells(layout, stack, std_cells, rail_names, with_power, obstructions)
-    lvs = _extract(layout, top_cell, stack, join_cells, threads)
+    # unchecked power: the rails are tied to global nets, so only shorts onto them can be found
+    join_cells = abstract_cells(layout, stack, std_cells, rail_names, not with_power, obstructions)
+    rails = () if with_power else (POWER_NET, GROUND_NET)
+    lvs = _extract(layout, top_cell, stack, join_cells, threads, rails)
     layout_nl = lvs.netlist()
-    normalize_cell_circuits(layout_nl, std_cells, with_power, rail_names)
+    normalize_cell_circuits(layout_nl, std_cells, rail_names)
     leaf_cells = set(std_cells) | {i.master for m in design.modules.values() for i in m.instances
                                    if i.master not in design.modules}
-    ref_nl = design_to_netlist(design, with_power)
+    ref_nl = design_to_netlist(design)
     align(layout_nl, ref_nl, top_cell.name, design.top, leaf_cells)
     lay_top = layout_nl.circuit_by_name(top_cell.name)
     ref_top = ref_nl.circuit_by_name(design.top)
@@ -131,9 +134,9 @@ def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=N
     return result
 
 
-def _extract(layout, top_cell, stack, join_cells, threads):
+def _extract(layout, top_cell, stack, join_cells, threads, rails):
     try:
-        return extract(layout, top_cell, stack, join_cells, threads)
+        return extract(layout, top_cell, stack, join_cells, threads, rails)
     except RuntimeError as exc:
         raise LayoutgenError(f"connectivity extraction failed: {str(exc).splitlines()[0]}") from None
 

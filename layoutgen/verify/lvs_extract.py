@@ -86,9 +86,18 @@ def library_cells_in(layout: kdb.Layout, top: kdb.Cell, prefix: str) -> list[str
     )
 
 
+def rail_marker(layout: kdb.Layout, rail: str, conductor: str) -> int:
+    """A layer of this in-memory layout only (no GDS number) marking a rail pin on `conductor`."""
+    return layout.layer(kdb.LayerInfo(f"lvs.{rail}.{conductor}"))
+
+
 def abstract_cells(layout: kdb.Layout, stack: LvsStack, abstracts: dict[str, LefMacro],
-                   rail_names: dict[str, str], with_power: bool, with_obs: bool) -> set[str]:
+                   rail_names: dict[str, str], assume_rails: bool, with_obs: bool) -> set[str]:
     """Replace the content of every standard cell by its LEF abstract (in place).
+
+    assume_rails: the power pins also get a marker that extraction ties to a global VPWR/VGND net,
+    so that rails count as connected whatever the layout's power routing (a signal wire touching a
+    rail is still a short with that rail).
 
     The PORT shapes of one pin on adjacent layers (e.g. the li1 and met1 rails of VPWR) are joined by
     a cut where they overlap, as in the real cell. Returns the cells whose pins still fall apart into
@@ -104,8 +113,6 @@ def abstract_cells(layout: kdb.Layout, stack: LvsStack, abstracts: dict[str, Lef
         cell.clear_insts()
         shapes_by_label: dict[str, list] = {}
         for pin in ab.pins.values():
-            if pin.use in ("POWER", "GROUND") and not with_power:
-                continue
             # body pins (VPB/VNB) join their rail, as the IR side folds them too
             label = rail_names.get(pin.name, pin.name)
             shapes_by_label.setdefault(label, []).extend(
@@ -119,6 +126,10 @@ def abstract_cells(layout: kdb.Layout, stack: LvsStack, abstracts: dict[str, Lef
                     cell.shapes(layout.layer(*(cond.label or cond.drawing))).insert(text)
             if _join_pieces(layout, cell, rects, cut_between) > 1:
                 needs_join.add(name)
+            if assume_rails and label in set(rail_names.values()):
+                for r in rects:
+                    if r.layer in by_name:
+                        cell.shapes(rail_marker(layout, label, r.layer)).insert(kdb.Box(r.x0, r.y0, r.x1, r.y1))
         if with_obs:
             for r in ab.obs:
                 if r.layer in by_name:
@@ -168,7 +179,8 @@ def _shape_layer(layout, layer, by_name, cut_names):
 
 
 def extract(layout: kdb.Layout, top: kdb.Cell, stack: LvsStack, join_cells: set[str],
-            threads: int = 1) -> kdb.LayoutVsSchematic:
+            threads: int = 1, rails: tuple[str, ...] = ()) -> kdb.LayoutVsSchematic:
+    """rails: global nets the rail markers of abstract_cells(assume_rails=True) are tied to."""
     lvs = kdb.LayoutVsSchematic(kdb.RecursiveShapeIterator(layout, top, []))
     lvs.threads = threads
     lvs.include_floating_subcircuits = True  # an unconnected cell is still an instance
@@ -190,6 +202,11 @@ def extract(layout: kdb.Layout, top: kdb.Cell, stack: LvsStack, join_cells: set[
         lvs.connect(region)
         lvs.connect(regions[cut.bottom], region)
         lvs.connect(region, regions[cut.top])
+    for rail in rails:
+        for cond in stack.conductors:
+            marker = lvs.make_layer(rail_marker(layout, rail, cond.name), f"lvs.{rail}.{cond.name}")
+            lvs.connect(marker, regions[cond.name])
+            lvs.connect_global(marker, rail)
     for name in sorted(join_cells):
         lvs.join_net_names(_glob_escape(name), "*")
     lvs.extract_netlist()
@@ -200,7 +217,7 @@ def _glob_escape(name: str) -> str:
     return "".join(f"\\{ch}" if ch in "*?[]{}\\" else ch for ch in name)
 
 
-def normalize_cell_circuits(netlist: kdb.Netlist, std_cells: dict[str, LefMacro], with_power: bool,
+def normalize_cell_circuits(netlist: kdb.Netlist, std_cells: dict[str, LefMacro],
                             rail_names: dict[str, str]) -> None:
     """Give every cell circuit all its pins (even ones no instance connects) and drop physical cells."""
     for name, ab in std_cells.items():
@@ -214,8 +231,6 @@ def normalize_cell_circuits(netlist: kdb.Netlist, std_cells: dict[str, LefMacro]
             continue
         wanted = []
         for pin in ab.pins.values():
-            if pin.use in ("POWER", "GROUND") and not with_power:
-                continue
             label = rail_names.get(pin.name, pin.name)
             if label not in wanted and pin.shapes:
                 wanted.append(label)

@@ -1,9 +1,9 @@
 """The netlist IR as a klayout.db.Netlist: the "schematic" side of LVS.
 
 One circuit per leaf cell master holding pins only (a black box), one circuit per Module whose
-subcircuits are its instances. Power is not part of the IR: when power is checked, every circuit
-gets global VPWR/VGND nets and pins, and a cell's body pins are folded into their rail
-(VPB -> VPWR, VNB -> VGND) because the layout abstracts carry no body-pin shapes.
+subcircuits are its instances. Power is not part of the IR: every circuit gets global VPWR/VGND
+nets and pins, and a cell's body pins are folded into their rail (VPB -> VPWR, VNB -> VGND)
+because the layout abstracts carry no body-pin shapes.
 """
 from __future__ import annotations
 
@@ -31,14 +31,11 @@ def rail_of(library, pin: str) -> str | None:
     return POWER_NET if kind == "power" else GROUND_NET
 
 
-def leaf_pins(library, cell: str, with_power: bool) -> list[str]:
-    pins = list(library[cell].pins)
-    if with_power:
-        pins += [POWER_NET, GROUND_NET]
-    return pins
+def leaf_pins(library, cell: str) -> list[str]:
+    return list(library[cell].pins) + [POWER_NET, GROUND_NET]
 
 
-def design_to_netlist(design: Design, with_power: bool) -> kdb.Netlist:
+def design_to_netlist(design: Design) -> kdb.Netlist:
     nl = kdb.Netlist()
     nl.case_sensitive = True
     used = _used_modules(design)
@@ -49,12 +46,12 @@ def design_to_netlist(design: Design, with_power: bool) -> kdb.Netlist:
         circ = kdb.Circuit()
         circ.name = cell
         nl.add(circ)
-        for pin in leaf_pins(design.library, cell, with_power):
+        for pin in leaf_pins(design.library, cell):
             net = circ.create_net(pin)
             circ.connect_pin(circ.create_pin(pin), net)
     # children before parents so that subcircuits can refer to existing circuits
     for name in used:
-        _add_module(nl, design, design.modules[name], with_power)
+        _add_module(nl, design, design.modules[name])
     return nl
 
 
@@ -80,16 +77,14 @@ def _used_modules(design: Design) -> list[str]:
     return order
 
 
-def _module_pin_names(mod: Module, with_power: bool) -> list[tuple[str, int | None]]:
+def _module_pin_names(mod: Module) -> list[tuple[str, int | None]]:
     pins: list[tuple[str, int | None]] = []
     for port in mod.ports:
         pins += list(zip(port_bit_names(port), port.nets))
-    if with_power:
-        pins += [(POWER_NET, None), (GROUND_NET, None)]
-    return pins
+    return pins + [(POWER_NET, None), (GROUND_NET, None)]
 
 
-def _add_module(nl: kdb.Netlist, design: Design, mod: Module, with_power: bool) -> None:
+def _add_module(nl: kdb.Netlist, design: Design, mod: Module) -> None:
     circ = kdb.Circuit()
     circ.name = mod.name
     nl.add(circ)
@@ -114,10 +109,8 @@ def _add_module(nl: kdb.Netlist, design: Design, mod: Module, with_power: bool) 
             nets[i] = circ.create_net(names[i])
         return nets[i]
 
-    rails = {}
-    if with_power:
-        rails = {r: circ.create_net(r) for r in (POWER_NET, GROUND_NET)}
-    for pin_name, n in _module_pin_names(mod, with_power):
+    rails = {r: circ.create_net(r) for r in (POWER_NET, GROUND_NET)}
+    for pin_name, n in _module_pin_names(mod):
         pin = circ.create_pin(pin_name)
         circ.connect_pin(pin, net(n) if n is not None else rails[pin_name])
     for inst in mod.instances:
