@@ -51,6 +51,22 @@ def test_adder_graph_is_exact_and_shares():
     assert rows(shared) + shared.n_adders < 0.8 * rows(plain)
 
 
+@pytest.mark.parametrize("group", [1, 5, 16])
+def test_grouped_search_is_exact(group):
+    rng = np.random.default_rng(4)
+    W = rng.integers(-7, 8, (20, 40))
+    b = rng.integers(-50, 50, 20)
+    g = build_adder_graph(W, b, [0] * 40, [63] * 40, group_size=group)
+    X = rng.integers(0, 64, (200, 40))
+    assert (g.evaluate(X) == X.astype(object) @ W.T.astype(object) + b.astype(object)).all()
+    # subexpressions never mix inputs of different groups
+    def inputs_of(v):
+        var = g.vars[v]
+        return {v} if var.a is None else inputs_of(var.a) | inputs_of(var.b)
+    for v in range(g.n_inputs, len(g.vars)):
+        assert len({i // group for i in inputs_of(v)}) == 1
+
+
 def _sum_module(pdk, words_spec, terms_spec, const, seed):
     """A module computing const + sum(sign * word << shift) with one input port per word."""
     mod = Module("sum")
