@@ -10,6 +10,8 @@ straps. About 1.0 mm x 1.0 mm and 247k inverters.
     python benchmarks/verify_lvs.py --rows 40       # smaller
     python benchmarks/verify_lvs.py --fault         # plus a short between two rows: must mismatch
     python benchmarks/verify_lvs.py --flat          # worst case: no hierarchy above the cells
+    python benchmarks/verify_lvs.py --rows 2 --tiles 2 --device-deck DIR/sky130.lvs
+                                                    # cross-check with the official transistor-level deck
 """
 from __future__ import annotations
 
@@ -174,6 +176,8 @@ def main(argv=None) -> int:
     ap.add_argument("--tiles", type=int, default=28)
     ap.add_argument("--fault", action="store_true", help="add a short between two rows' chains (must mismatch)")
     ap.add_argument("--flat", action="store_true", help="flatten tiles and rows into the top cell")
+    ap.add_argument("--device-deck", default=None,
+                    help="also run this transistor-level sky130.lvs deck (Debian klayout) on the layout")
     ap.add_argument("--out", default="build/bench_lvs")
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -191,7 +195,35 @@ def main(argv=None) -> int:
           f"(power {'checked' if result.power_checked else 'not checked'})")
     if not result.match:
         print(result.report()[:3000])
+    if args.device_deck:
+        device_match = device_level_lvs(Path(args.device_deck), gds, design, out)
+        if device_match != (not args.fault):
+            return 1
     return 0 if result.match != args.fault else 1
+
+
+def device_level_lvs(deck: Path, gds: Path, design, out: Path) -> bool:
+    """Run a transistor-level deck (the efabless sky130 KLayout LVS deck, kept outside the project)
+    with Debian's klayout on the same layout; the reference CDL comes from the netlist IR."""
+    import shutil
+    import subprocess
+
+    from layoutgen.verify.lvs_cdl import write_reference_cdl
+
+    cdl_dir = deck.parent / "standard_cells" / "hd_cdl"
+    cdl = write_reference_cdl(design, out / "bench_lvs.cdl", lambda cell: cdl_dir / f"{cell}.cdl")
+    klayout = shutil.which("klayout")
+    if klayout is None:
+        raise SystemExit("device-level LVS needs Debian's klayout (apt-get install klayout)")
+    cmd = [klayout, "-b", "-r", str(deck), "-rd", f"input={gds.resolve()}", "-rd", f"schematic={cdl.resolve()}",
+           "-rd", f"report={(out / 'device.lvsdb').resolve()}", "-rd", f"target_netlist={(out / 'device.cir').resolve()}",
+           "-rd", "thr=1", "-rd", "run_mode=deep", "-rd", "schematic_simplify=true", "-rd", f"top_cell={design.top}"]
+    t0 = time.perf_counter()
+    log = subprocess.run(cmd, capture_output=True, text=True).stdout
+    match = "Netlists match" in log
+    verdict = "MATCH" if match else ("MISMATCH" if "Netlists don't match" in log else "ERROR")
+    print(f"device-level LVS (official deck): {verdict} in {time.perf_counter() - t0:.1f} s")
+    return match
 
 
 if __name__ == "__main__":

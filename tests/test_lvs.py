@@ -251,3 +251,19 @@ def test_wire_onto_a_rail_is_a_short_with_ground(tmp_path, pdk, design):
     r = run_lvs(tmp_path / "ex_rail_short.gds", design, pdk, power=False)
     assert not r.power_checked
     assert [s.nets for s in r.shorts] == [("VGND", "y")]
+
+
+def test_reference_cdl_for_device_level_lvs(tmp_path, pdk):
+    from layoutgen.pdk.views import locate_cell_views
+    from layoutgen.verify.lvs_cdl import write_reference_cdl
+
+    views = locate_cell_views("sky130_fd_sc_hd")
+    path = write_reference_cdl(hier_design(pdk), tmp_path / "ref.cdl", views.cdl)
+    lines = path.read_text().splitlines()
+    assert sum(ln.startswith(".include ") for ln in lines) == 2
+    assert ".SUBCKT blk a b out VPWR VGND" in lines
+    # CDL pin order (A B VGND VNB VPB VPWR Y), body pins on their rails
+    assert "Xu_nand a b VGND VGND VPWR VPWR x sky130_fd_sc_hd__nand2_1" in lines
+    assert "Xu_inv1 y VGND VGND VPWR VPWR out sky130_fd_sc_hd__inv_1" in lines
+    assert "Xu_blk1 mid b out VPWR VGND blk" in lines
+    assert lines.index(".ENDS blk") < lines.index(".SUBCKT lvs_hier a b out VPWR VGND")
