@@ -16,7 +16,7 @@ import klayout.rdb as krdb
 
 from ..errors import LayoutgenError
 from ..pdk.tech import Rule, Tech
-from .drc_checks import CHECKS, describe
+from .drc_checks import CHECKS, Layers, describe
 
 
 class DrcInputError(LayoutgenError):
@@ -100,17 +100,7 @@ def run_drc(gds_path: str | Path, pdk, top: str | None = None, report: str | Pat
 
     dss = kdb.DeepShapeStore()
     dss.threads = threads if threads is not None else min(4, os.cpu_count() or 1)
-    regions: dict[str, kdb.Region] = {}
-
-    def layer(name: str) -> kdb.Region:
-        if name not in regions:
-            gds = tech.gds(name)
-            index = layout.find_layer(gds[0], gds[1])
-            if index is None:
-                regions[name] = kdb.Region()
-            else:
-                regions[name] = kdb.Region(layout.begin_shapes(cell, index), dss)
-        return regions[name]
+    layers = Layers(layout, cell, tech, dss)
 
     drawn = _drawn_layers(tech, layout)
     findings: dict[str, list] = {}
@@ -118,7 +108,7 @@ def run_drc(gds_path: str | Path, pdk, top: str | None = None, report: str | Pat
         check = CHECKS.get(rule.kind)
         if check is None:
             raise LayoutgenError(f"pdk/{tech.name}/rules.json: rule {rule.id} has unknown kind '{rule.kind}'")
-        findings[rule.id] = [m for m in check(rule, layer, drawn) if not m.is_empty()]
+        findings[rule.id] = [m for m in check(rule, layers, drawn) if not m.is_empty()]
     counts = {rid: sum(m.count() for m in ms) for rid, ms in findings.items()}
     descriptions = {r.id: describe(r) for r in rules}
 

@@ -1,7 +1,7 @@
 """The checks behind each DRC rule kind, on klayout.db collections (hierarchical "deep" regions).
 
-Each check takes the rule and a layer lookup and returns the marker collections it found
-(Region, Edges or EdgePairs). Kinds are the `kind` values of pdk/<name>/rules.json.
+Each check takes the rule and the layout's layers and returns the marker collections it found
+(Region or EdgePairs). Kinds are the `kind` values of pdk/<name>/rules.json.
 """
 from __future__ import annotations
 
@@ -11,29 +11,79 @@ import klayout.db as kdb
 
 from ..pdk.tech import Rule
 
-Layers = Callable[[str], kdb.Region]  # layer name -> merged-semantics region of its drawing purpose
-Markers = list  # of kdb.Region | kdb.Edges | kdb.EdgePairs
+
+class Layers:
+    """Region views of one layout's layers, built on demand and cached.
+
+    deep(name): hierarchical, merged semantics (width, area, wide-metal checks);
+    raw(name):  hierarchical, each drawn shape on its own (no merge: merging shapes that overlap across
+                instances, such as the shared rails of mirrored rows, would pull them all into the top);
+    flat(name): flattened (placement-level checks on one shape per cell, where flat is cheapest).
+    """
+
+    def __init__(self, layout: kdb.Layout, cell: kdb.Cell, tech, dss: kdb.DeepShapeStore):
+        self.layout, self.cell, self.tech, self.dss = layout, cell, tech, dss
+        self._cache: dict[tuple[str, str], kdb.Region] = {}
+
+    def _index(self, name: str):
+        gds = self.tech.gds(name)
+        return self.layout.find_layer(gds[0], gds[1])
+
+    def _get(self, name: str, how: str) -> kdb.Region:
+        key = (name, how)
+        if key not in self._cache:
+            index = self._index(name)
+            if index is None:
+                region = kdb.Region()
+            elif how == "flat":
+                region = kdb.Region(self.layout.begin_shapes(self.cell, index))
+            elif how == "deep":
+                region = kdb.Region(self.layout.begin_shapes(self.cell, index), self.dss)
+            else:
+                region = self._get(name, "deep").dup()
+                region.merged_semantics = False
+            self._cache[key] = region
+        return self._cache[key]
+
+    def is_cut(self, name: str) -> bool:
+        return any(v.cut == name for v in self.tech.vias.values())
+
+    def deep(self, name: str) -> kdb.Region:
+        return self._get(name, "deep")
+
+    def raw(self, name: str) -> kdb.Region:
+        return self._get(name, "raw")
+
+    def flat(self, name: str) -> kdb.Region:
+        return self._get(name, "flat")
+
+
+Markers = list  # of kdb.Region | kdb.EdgePairs
 
 EUCLID = kdb.Metrics.Euclidian
-PROJECTION = kdb.Metrics.Projection
+NO_ZERO = kdb.ZeroDistanceMode.NeverIncludeZeroDistance
 
 
 def _um(nm: int) -> str:
     return f"{nm / 1000:g} um"
 
 
-def width(rule: Rule, layer: Layers, drawn: Iterable[str]) -> Markers:
-    return [layer(rule["layer"]).width_check(rule["value_nm"], metrics=EUCLID)]
+def width(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
+    return [layers.deep(rule["layer"]).width_check(rule["value_nm"], metrics=EUCLID)]
 
 
-def space(rule: Rule, layer: Layers, drawn: Iterable[str]) -> Markers:
-    # notches included (periphery rule x.6)
-    return [layer(rule["layer"]).space_check(rule["value_nm"], metrics=EUCLID)]
+def space(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
+    """Spacing, notches included (periphery rule x.6). Cuts are taken one by one: coinciding copies of a
+    cut (shared rails of mirrored rows) are legal and merging them across instances is slow."""
+    name, d = rule["layer"], rule["value_nm"]
+    if layers.is_cut(name):
+        return [layers.raw(name).space_check(d, metrics=EUCLID, zero_distance_mode=NO_ZERO)]
+    return [layers.deep(name).space_check(d, metrics=EUCLID)]
 
 
-def wide_space(rule: Rule, layer: Layers, drawn: Iterable[str]) -> Markers:
+def wide_space(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
     """Spacing from the edges of wide metal (parts wider than width_gt_nm) to any metal of the layer."""
-    region = layer(rule["layer"])
+    region = layers.deep(rule["layer"])
     half = rule["width_gt_nm"] // 2
     wide = region.sized(-half).sized(half) & region
     if wide.is_empty():
@@ -45,70 +95,70 @@ def wide_space(rule: Rule, layer: Layers, drawn: Iterable[str]) -> Markers:
     return [wide_edges.separation_check(other_edges, d, metrics=EUCLID), wide_edges.space_check(d, metrics=EUCLID)]
 
 
-def area(rule: Rule, layer: Layers, drawn: Iterable[str]) -> Markers:
-    return [layer(rule["layer"]).with_area(0, rule["value_nm2"], False)]
+def area(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
+    return [layers.deep(rule["layer"]).with_area(0, rule["value_nm2"], False)]
 
 
-def cut_size(rule: Rule, layer: Layers, drawn: Iterable[str]) -> Markers:
-    """Cuts must be exact squares of value_nm (periphery rules: min and max width and length)."""
-    cuts = layer(rule["layer"])
+def cut_size(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
+    """Every drawn cut is an exact square of value_nm (periphery rules: min and max width and length).
+    Shapes are taken one by one: identical cuts of mirrored rows that coincide are legal."""
+    cuts = layers.raw(rule["layer"])
     s = rule["value_nm"]
-    bad = cuts.non_rectangles() | cuts.with_bbox_width(s, s + 1, True) | cuts.with_bbox_height(s, s + 1, True)
-    return [bad]
+    return [cuts.non_rectangles(), cuts.with_bbox_width(s, s + 1, True), cuts.with_bbox_height(s, s + 1, True)]
 
 
-def enclosure(rule: Rule, layer: Layers, drawn: Iterable[str]) -> Markers:
-    """outer must cover inner, by at least value_nm on every side."""
-    outer, inner = layer(rule["outer"]), layer(rule["inner"])
-    out: Markers = [inner - outer]
-    if rule["value_nm"] > 0:
-        out.append(outer.enclosing_check(inner, rule["value_nm"], metrics=EUCLID))
-    return out
+def enclosure(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
+    """outer covers inner with at least value_nm on every side: the cut grown by value_nm lies in outer.
+    (Markers are the uncovered parts; a cut outside outer is reported too.)"""
+    cuts, outer = layers.raw(rule["inner"]), layers.raw(rule["outer"])
+    e = rule["value_nm"]
+    grown = cuts.sized(e) if e else cuts
+    return [grown - outer]
 
 
-def enclosure_opposite(rule: Rule, layer: Layers, drawn: Iterable[str]) -> Markers:
-    """outer must enclose inner by value_nm on two opposite sides.
-
-    Equivalent form checked here: no two adjacent sides (one horizontal, one vertical edge of the cut)
-    both have less than value_nm (if the short sides are all parallel, the other pair is fine).
-    """
-    outer, inner = layer(rule["outer"]), layer(rule["inner"])
-    short = outer.enclosing_check(inner, rule["value_nm"], metrics=PROJECTION).second_edges()
-    if short.is_empty():
+def enclosure_opposite(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
+    """outer encloses inner by value_nm on two opposite sides: the cut grown by value_nm in x, or the cut
+    grown in y, lies in outer. (Same as: no two adjacent sides both short.)"""
+    cuts, outer = layers.raw(rule["inner"]), layers.raw(rule["outer"])
+    o = rule["value_nm"]
+    grown_x, grown_y = cuts.sized(o, 0, 2), cuts.sized(0, o, 2)
+    short_x = grown_x.interacting(grown_x - outer)
+    if short_x.is_empty():
         return []
-    horizontal = short.with_abs_angle(0, False)
-    vertical = short.with_abs_angle(90, False)
-    return [inner.interacting(horizontal).interacting(vertical)]
+    short_y = grown_y.interacting(grown_y - outer)
+    bad = cuts.inside(short_x).inside(short_y)
+    return [bad.not_interacting(bad - outer)]  # a cut outside outer is the enclosure rule's finding
 
 
-def grid(rule: Rule, layer: Layers, drawn: Iterable[str]) -> Markers:
+def grid(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
     g = rule["value_nm"]
-    return [layer(name).grid_check(g, g) for name in drawn]
+    return [layers.raw(name).grid_check(g, g) for name in drawn]
 
 
-def manhattan(rule: Rule, layer: Layers, drawn: Iterable[str]) -> Markers:
-    return [layer(name).non_rectilinear() for name in drawn]
+def manhattan(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
+    return [layers.raw(name).non_rectilinear() for name in drawn]
 
 
-def row_gap(rule: Rule, layer: Layers, drawn: Iterable[str]) -> Markers:
-    """Empty sites between standard cells of one row: facing vertical edges of the std-cell area."""
-    gaps = layer(rule["layer"]).space_check(rule["value_nm"], metrics=PROJECTION)
-    return [gaps.with_abs_angle_both(90, False)]
+def row_gap(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
+    """Empty sites between standard cells of one row: where closing the std-cell area horizontally
+    (by value_nm) adds area. One marker per gap."""
+    cells = layers.flat(rule["layer"])
+    half = rule["value_nm"] // 2
+    return [cells.sized(half, 0, 2).sized(-half, 0, 2) - cells]
 
 
-def row_overlap(rule: Rule, layer: Layers, drawn: Iterable[str]) -> Markers:
-    cells = layer(rule["layer"])
-    raw = cells.dup()
+def row_overlap(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
+    raw = layers.flat(rule["layer"]).dup()
     raw.merged_semantics = False
     return [raw.merged(False, 2)]  # area covered by two or more cells (min wrap count 2)
 
 
-def tap_distance(rule: Rule, layer: Layers, drawn: Iterable[str]) -> Markers:
-    """Diffusion farther than value_nm from every tap (latch-up)."""
-    diff, tap = layer(rule["diff"]), layer(rule["tap"])
+def tap_distance(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
+    """Diffusion farther than value_nm (in x or y) from every tap (latch-up)."""
+    diff = layers.flat(rule["diff"])
     if diff.is_empty():
         return []
-    return [diff - tap.sized(rule["value_nm"])]
+    return [diff - layers.flat(rule["tap"]).sized(rule["value_nm"])]
 
 
 CHECKS: dict[str, Callable[[Rule, Layers, Iterable[str]], Markers]] = {
