@@ -68,7 +68,8 @@ def inverter_x() -> list[int]:
     return xs
 
 
-def build_layout(path: Path, rows: int, tiles: int, fault: bool, flat: bool = False, pdk_root=None) -> float:
+def build_layout(path: Path, rows: int, tiles: int, fault: bool, flat: bool = False, names: bool = False,
+                 pdk_root=None) -> float:
     views = locate_cell_views(LIB, pdk_root)
     lib = gdstk.Library("bench_lvs", unit=1e-6, precision=1e-9)
     masters = {}
@@ -134,9 +135,26 @@ def build_layout(path: Path, rows: int, tiles: int, fault: bool, flat: bool = Fa
 
         layout = kdb.Layout()
         layout.read(str(path))
-        layout.top_cell().flatten(2, True)
+        top_cell = layout.top_cell()
+        top_cell.flatten(2, True)
+        if names:  # instance names as the GDS property LVS reads (layoutgen.verify.lvs_extract)
+            _name_flat_instances(layout, top_cell, xs, tiles)
         layout.write(str(path))
     return width * rows * ROW_H / 1e12  # mm^2
+
+
+def _name_flat_instances(layout, top_cell, xs: list[int], tiles: int) -> None:
+    from layoutgen.verify.lvs_extract import INSTANCE_NAME_PROPERTY
+
+    index = {x: k for k, x in enumerate(xs)}
+    for inst in top_cell.each_inst():
+        if layout.cell(inst.cell_index).name != INV:
+            continue
+        t = inst.trans
+        x, y = t.disp.x, t.disp.y
+        row = y // ROW_H - (1 if t.is_mirror() else 0)
+        tile, k = x // TILE_W, index[x % TILE_W]
+        inst.set_property(INSTANCE_NAME_PROPERTY, f"row{row}.t{tile}.inv{k}")
 
 
 def build_design(pdk, rows: int, tiles: int) -> Design:
@@ -176,6 +194,7 @@ def main(argv=None) -> int:
     ap.add_argument("--tiles", type=int, default=28)
     ap.add_argument("--fault", action="store_true", help="add a short between two rows' chains (must mismatch)")
     ap.add_argument("--flat", action="store_true", help="flatten tiles and rows into the top cell")
+    ap.add_argument("--names", action="store_true", help="with --flat: give instances their netlist names")
     ap.add_argument("--device-deck", default=None,
                     help="also run this transistor-level sky130.lvs deck (Debian klayout) on the layout")
     ap.add_argument("--out", default="build/bench_lvs")
@@ -185,7 +204,7 @@ def main(argv=None) -> int:
     pdk = load_pdk("sky130")
     gds = out / "bench_lvs.gds"
     t0 = time.perf_counter()
-    area = build_layout(gds, args.rows, args.tiles, args.fault, args.flat)
+    area = build_layout(gds, args.rows, args.tiles, args.fault, args.flat, args.names)
     design = build_design(pdk, args.rows, args.tiles)
     t_build = time.perf_counter() - t0
     result = run_lvs(gds, design, pdk, report=out / "lvs.txt")

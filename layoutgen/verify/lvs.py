@@ -18,8 +18,8 @@ from ..errors import LayoutgenError
 from ..netlist.ir import Design
 from .lvs_compare import (FloatingPin, Open, PinMismatch, Short, align, compare, make_top_pins,
                           split_labels)
-from .lvs_extract import (abstract_cells, extract, is_physical, library_cells_in, normalize_cell_circuits, read_layout,
-                          stack_from_tech)
+from .lvs_extract import (abstract_cells, extract, is_physical, library_cells_in, name_instances,
+                          normalize_cell_circuits, read_layout, stack_from_tech)
 from .lvs_reference import GROUND_NET, POWER_NET, design_to_netlist, rail_of
 
 __all__ = ["LvsResult", "run_lvs", "FloatingPin", "Open", "PinMismatch", "Short"]
@@ -81,6 +81,7 @@ def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=N
     lvs = _extract(layout, top_cell, stack, join_cells, threads, rails)
     layout_nl = lvs.netlist()
     normalize_cell_circuits(layout_nl, std_cells, rail_names)
+    name_instances(layout, layout_nl)
     leaf_cells = set(std_cells) | {i.master for m in design.modules.values() for i in m.instances
                                    if i.master not in design.modules}
     ref_nl = design_to_netlist(design)

@@ -222,6 +222,24 @@ def _pin_partner(xref, lay_circ: kdb.Circuit, ref_pin: kdb.Pin, leaf: bool):
     return xref.other_pin_for(ref_pin)
 
 
+def _pair_by_name(pairs, lay_only, ref_only):
+    """Layout instances named in the GDS (see name_instances) pair with the IR instance of that name
+    and cell; this is exact where topology alone is ambiguous (e.g. a chain cut in several places)."""
+    lay = list(lay_only.values()) + [ls for ls, _ in pairs]
+    ref = ref_only + [rs for _, rs in pairs]
+    by_name = {(ls.name, ls.circuit_ref().name): ls for ls in lay if ls.name}
+    out, used_l, rest_r = [], set(), []
+    for rs in ref:
+        ls = by_name.get((rs.name, rs.circuit_ref().name))
+        if ls is not None and ls.id() not in used_l:
+            out.append((ls, rs))
+            used_l.add(ls.id())
+        else:
+            rest_r.append(rs)
+    rest_l = {ls.id(): ls for ls in lay if ls.id() not in used_l}
+    return out, rest_l, rest_r
+
+
 def _pair_instances(xref, cp, leaf_cells):
     """The comparer's instance pairs, completed where it gave up (a net error can leave the instances
     around it unpaired): an unpaired netlist instance takes the unpaired layout instance of the same
@@ -235,6 +253,8 @@ def _pair_instances(xref, cp, leaf_cells):
             lay_only[ls.id()] = ls
         else:
             ref_only.append(rs)
+    if any(ls.name for ls, _ in pairs) or any(ls.name for ls in lay_only.values()):
+        pairs, lay_only, ref_only = _pair_by_name(pairs, lay_only, ref_only)
     votes = []
     for k, rs in enumerate(ref_only):
         master = rs.circuit_ref()

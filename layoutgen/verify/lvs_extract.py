@@ -246,3 +246,38 @@ def normalize_cell_circuits(netlist: kdb.Netlist, std_cells: dict[str, LefMacro]
             if net is None:
                 net = circ.create_net(label)
             circ.connect_pin(pin, net)
+
+
+INSTANCE_NAME_PROPERTY = 61  # GDS property attribute holding an instance's netlist name (optional)
+
+
+def name_instances(layout: kdb.Layout, netlist: kdb.Netlist) -> int:
+    """Name the extracted subcircuits after the GDS instance-name property, where the layout has it.
+
+    Names only help to explain differences (they pair instances exactly); connectivity is never
+    taken from them. Returns the number of named subcircuits.
+    """
+    named = 0
+    for circ in netlist.each_circuit():
+        cell = layout.cell(circ.name)  # circuits are named after the GDS cells
+        if cell is None:
+            continue
+        names = {}
+        for inst in cell.each_inst():
+            if not inst.prop_id or inst.is_regular_array():
+                continue
+            value = inst.property(INSTANCE_NAME_PROPERTY)
+            if value is not None:
+                names[_trans_key(layout.cell(inst.cell_index).name, inst.dcplx_trans)] = str(value)
+        if not names:
+            continue
+        for sub in circ.each_subcircuit():
+            name = names.get(_trans_key(sub.circuit_ref().name, sub.trans))
+            if name is not None:
+                sub.name = name
+                named += 1
+    return named
+
+
+def _trans_key(cell: str, t: kdb.DCplxTrans) -> tuple:
+    return (cell, round(t.disp.x * 1000), round(t.disp.y * 1000), round(t.angle), t.is_mirror())
