@@ -9,6 +9,7 @@ same Design and save() of the same Design gives byte-identical files.
 """
 from __future__ import annotations
 
+import gc
 import gzip
 import io
 import json
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from ..errors import LayoutgenError
 from .cells import CellLibrary
-from .ir import Design, Module
+from .ir import Design, Instance, Module
 
 FORMAT = "layoutgen-netlist-v1"
 
@@ -59,9 +60,28 @@ def _fail(path: Path, what: str) -> NetlistFileError:
     return NetlistFileError(f"{path}: {what}; rebuild it with `layoutgen build`")
 
 
+def _check_nets(path: Path, mod: Module) -> None:
+    """Every pin and port refers to an integer net id of its module."""
+    ids = [n for inst in mod.instances for n in inst.pins.values()] + [n for p in mod.ports for n in p.nets]
+    if not all(type(n) is int for n in ids):
+        raise _fail(path, f"module {mod.name}: a net id is not an integer")
+    if ids and (min(ids) < 0 or max(ids) >= mod.n_nets):
+        raise _fail(path, f"module {mod.name}: a net id is outside 0..{mod.n_nets - 1}")
+
+
 def load_design(path: str | os.PathLike, library: CellLibrary) -> Design:
     """Read a netlist written by save_design; cells are resolved in `library`."""
-    path = Path(path)
+    # a netlist is millions of small acyclic objects: the cyclic collector would only rescan them
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _load_design(Path(path), library)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load_design(path: Path, library: CellLibrary) -> Design:
     if not path.is_file():
         raise NetlistFileError(f"{path}: netlist file not found; run `layoutgen build` first")
     raw = path.read_bytes()
@@ -83,12 +103,16 @@ def load_design(path: str | os.PathLike, library: CellLibrary) -> Design:
             mod = Module(str(m["name"]), net_names=[str(n) for n in m["nets"]])
             for name, direction, nets in m["ports"]:
                 mod.add_port(str(name), str(direction), [int(n) for n in nets])
+            known: set[str] = set()
             for name, master, pins, nets in m["instances"]:
-                if master not in library and master not in module_names:
-                    raise _fail(path, f"instance {m['name']}/{name} uses {master!r}, which is neither a module nor a {library.name} cell")
+                if master not in known:
+                    if not isinstance(master, str) or (master not in library and master not in module_names):
+                        raise _fail(path, f"instance {m['name']}/{name} uses {master!r}, which is neither a module nor a {library.name} cell")
+                    known.add(master)
                 if len(pins) != len(nets):
                     raise _fail(path, f"instance {m['name']}/{name} has {len(pins)} pins but {len(nets)} nets")
-                mod.add_instance(str(name), str(master), {str(p): int(n) for p, n in zip(pins, nets)})
+                mod.instances.append(Instance(str(name), master, dict(zip(pins, nets))))
+            _check_nets(path, mod)
             design.add_module(mod)
     except NetlistFileError:
         raise

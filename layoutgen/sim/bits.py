@@ -62,18 +62,35 @@ def values_to_bits(values: np.ndarray, width: int, what: str) -> np.ndarray:
     return bits
 
 
+def _pack_words(bits: np.ndarray) -> np.ndarray:
+    """(..., width <= 64) bits -> (...) unsigned integers of the smallest of 8/16/32/64 bits that fits."""
+    width = bits.shape[-1]
+    nbytes = next(n for n in (1, 2, 4, 8) if 8 * n >= width)
+    if width < 8 * nbytes:
+        pad = np.zeros(bits.shape[:-1] + (8 * nbytes - width,), dtype=np.uint8)
+        bits = np.concatenate([bits.astype(np.uint8, copy=False), pad], axis=-1)
+    packed = np.packbits(bits.astype(np.uint8, copy=False), axis=-1, bitorder="little")
+    return np.ascontiguousarray(packed).view(f"<u{nbytes}")[..., 0]
+
+
+def _wide_ints(bits: np.ndarray) -> np.ndarray:
+    """(..., width) bits -> object array of Python ints (any width), from 64-bit chunks."""
+    width = bits.shape[-1]
+    out = np.zeros(bits.shape[:-1], dtype=object)
+    for lo in range(0, width, 64):
+        chunk = _pack_words(bits[..., lo:lo + 64]).astype(np.uint64)
+        out = out + np.vectorize(lambda v, s=lo: int(v) << s, otypes=[object])(chunk)
+    return out
+
+
 def bits_to_unsigned(bits: np.ndarray) -> np.ndarray:
     """(..., width) 0/1 bits, LSB first -> unsigned values: int64 up to 63 bits, else Python ints (object)."""
     width = bits.shape[-1]
+    if width == 0:
+        return np.zeros(bits.shape[:-1], np.int64)
     if width <= 63:
-        weights = np.left_shift(np.int64(1), np.arange(width, dtype=np.int64))
-        return (bits.astype(np.int64) * weights).sum(axis=-1) if width else np.zeros(bits.shape[:-1], np.int64)
-    out = np.empty(bits.shape[:-1], dtype=object)
-    flat_bits = bits.reshape(-1, width)
-    flat = out.reshape(-1)
-    for i in range(flat_bits.shape[0]):
-        flat[i] = int("".join("1" if b else "0" for b in flat_bits[i, ::-1]), 2)
-    return out
+        return _pack_words(bits).astype(np.int64)
+    return _wide_ints(bits)
 
 
 def bits_to_signed(bits: np.ndarray) -> np.ndarray:
@@ -81,12 +98,12 @@ def bits_to_signed(bits: np.ndarray) -> np.ndarray:
     width = bits.shape[-1]
     if width == 0:
         return np.zeros(bits.shape[:-1], np.int64)
-    if width <= 63:
-        u = bits_to_unsigned(bits)
-        return u - (bits[..., -1].astype(np.int64) << np.int64(width))
-    if width == 64:
-        weights = np.left_shift(np.uint64(1), np.arange(64, dtype=np.uint64))
-        return (bits.astype(np.uint64) * weights).sum(axis=-1, dtype=np.uint64).view(np.int64)
+    if width <= 64:
+        u = _pack_words(bits).astype(np.uint64)
+        if width < 64:
+            sign = np.uint64(1 << (width - 1))
+            u = (u ^ sign) - sign  # sign-extend (wraps modulo 2^64)
+        return u.view(np.int64)
     u = bits_to_unsigned(bits)
     sign = bits[..., -1].astype(bool)
     u[sign] = u[sign] - (1 << width)

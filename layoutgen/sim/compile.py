@@ -53,6 +53,7 @@ class Program:
     n_flops: int
     n_levels: int
     clock_row: int | None
+    flop_rows: tuple[int, int]  # the contiguous rows of all flip-flop outputs
 
 
 def _master_evaluators(master: CellMaster) -> list[tuple[str, Evaluator]]:
@@ -91,7 +92,7 @@ def _levelize(n_cells: int, edge_cell: np.ndarray, edge_producer: np.ndarray) ->
     return level
 
 
-def _describe_loop(level: np.ndarray, cell_paths: list[str], in_nets: np.ndarray, net_driver: np.ndarray,
+def _describe_loop(level: np.ndarray, cell_path, in_nets: np.ndarray, net_driver: np.ndarray,
                    net_names: list[str]) -> str:
     """Walk backwards from a cell on a loop until a cell repeats; name the nets of that loop."""
     stuck = np.flatnonzero(level == 0)
@@ -111,7 +112,7 @@ def _describe_loop(level: np.ndarray, cell_paths: list[str], in_nets: np.ndarray
         else:  # pragma: no cover - a stuck cell always has a stuck producer
             break
     loop = path[seen[cell]:]
-    shown = " <- ".join(f"{cell_paths[c]} ({net_names[n]})" for c, n in loop[:6])
+    shown = " <- ".join(f"{cell_path(c)} ({net_names[n]})" for c, n in loop[:6])
     more = f" ... ({len(loop)} cells)" if len(loop) > 6 else ""
     return f"combinational loop through {len(loop)} cell(s): {shown}{more}"
 
@@ -160,7 +161,7 @@ def compile_program(design: Design, flat: FlatNetlist) -> Program:
     # combinational cells in one global numbering
     cell_master: list[CellMaster] = []
     cell_local: list[np.ndarray] = []  # index within its group
-    paths: list[str] = []
+    bases: list[int] = []
     n_comb = sum(g.nets.shape[0] for _, g in comb)
     max_in = max((len(m.inputs) for m, _ in comb), default=0)
     max_out = max((len(m.outputs) for m, _ in comb), default=0)
@@ -181,7 +182,7 @@ def compile_program(design: Design, flat: FlatNetlist) -> Program:
         group_of_cell[base:base + k] = gi
         cell_master.append(master)
         cell_local.append(np.arange(k))
-        paths.extend(group.paths)
+        bases.append(base)
         base += k
 
     # clock: every flip-flop clock pin must reach the clk port through buffers only
@@ -209,7 +210,7 @@ def compile_program(design: Design, flat: FlatNetlist) -> Program:
             if bad.size:
                 i = int(bad[0])
                 raise SimulationError(
-                    f"flip-flop {group.paths[i]}: its {master.clock} pin is driven by {flat.net_names[cur[i]]}, "
+                    f"flip-flop {group.path(i)}: its {master.clock} pin is driven by {flat.net_names[cur[i]]}, "
                     f"not by the '{CLOCK_PORT}' port through buffers ({bad.size} such flip-flops); "
                     "all flip-flops must share the design clock"
                 )
@@ -233,7 +234,11 @@ def compile_program(design: Design, flat: FlatNetlist) -> Program:
     edge_cell, edge_net = edge_cell[valid], edge_net[valid]
     level = _levelize(n_comb, edge_cell, net_driver[edge_net])
     if n_comb and (level == 0).any():
-        raise SimulationError(_describe_loop(level, paths, in_pad, net_driver, flat.net_names))
+        def path_of(c: int) -> str:
+            gi = int(group_of_cell[c])
+            return comb[gi][1].path(c - bases[gi])
+
+        raise SimulationError(_describe_loop(level, path_of, in_pad, net_driver, flat.net_names))
     n_levels = int(level.max()) if n_comb else 0
 
     # state rows
@@ -257,12 +262,14 @@ def compile_program(design: Design, flat: FlatNetlist) -> Program:
             const_values.append(np.full(nets.size, np.uint64(fn(())), dtype=np.uint64))
             nxt += nets.size
     flop_outs = []
+    q_lo = nxt
     for master, group in seq:
         for pin in master.outputs:
             nets = group.nets[:, master.pins.index(pin)]
             row[nets] = np.arange(nxt, nxt + nets.size)
             flop_outs.append((master, group, pin, slice(nxt, nxt + nets.size)))
             nxt += nets.size
+    q_hi = nxt
     # combinational: sort cells by (level, group), keeping instance order inside a group
     comb_order = np.lexsort((np.arange(n_comb), group_of_cell, level))
     level_sorted = level[comb_order]
@@ -341,4 +348,5 @@ def compile_program(design: Design, flat: FlatNetlist) -> Program:
         n_flops=sum(g.nets.shape[0] for _, g in seq),
         n_levels=n_levels,
         clock_row=clock_row,
+        flop_rows=(q_lo, q_hi),
     )

@@ -7,7 +7,11 @@ result never depends on net names.
 """
 from __future__ import annotations
 
+import bisect
+import gc
 import re
+from contextlib import contextmanager
+from operator import itemgetter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -46,9 +50,20 @@ class LeafGroup:
     """All leaf instances of one cell master: nets[i, j] is the global net on pin j of instance i."""
 
     master: str
-    paths: list[str] = field(default_factory=list)
-    rows: list[list[int]] = field(default_factory=list)
+    blocks: list[tuple[str, list[str], np.ndarray]] = field(default_factory=list)  # (path prefix, names, nets)
     nets: np.ndarray | None = None
+    _starts: list[int] = field(default_factory=list)
+
+    def path(self, i: int) -> str:
+        """Hierarchical instance name of row i (built on demand, for messages)."""
+        k = bisect.bisect_right(self._starts, i) - 1
+        prefix, names, _ = self.blocks[k]
+        return prefix + names[i - self._starts[k]]
+
+    def finish(self, roots: np.ndarray | None) -> None:
+        self._starts = list(np.cumsum([0] + [b[2].shape[0] for b in self.blocks[:-1]]))
+        nets = np.concatenate([b[2] for b in self.blocks]) if len(self.blocks) > 1 else self.blocks[0][2]
+        self.nets = roots[nets] if roots is not None else nets
 
 
 @dataclass
@@ -84,6 +99,39 @@ class _UnionFind:
         return min(ra, rb)
 
 
+_SUBMODULE = object()
+_PHYSICAL = object()
+
+
+def _getter_for(design: Design, master_name: str, where: str):
+    """How to read an instance of this master: its pin nets in pin order, or a marker."""
+    if master_name in design.modules:
+        return _SUBMODULE
+    if master_name not in design.library:
+        raise SimulationError(f"{where}: master {master_name} is neither a module of the design nor a {design.library.name} cell")
+    master = design.library[master_name]
+    if master.physical:
+        return _PHYSICAL
+    pins = master.pins
+    if len(pins) == 1:
+        pin = pins[0]
+        return lambda p: (p[pin],)
+    return itemgetter(*pins)
+
+
+@contextmanager
+def _gc_paused():
+    """Flattening allocates one small list per instance and no reference cycles; without this the
+    cyclic collector rescans the whole (large) netlist many times."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def flatten(design: Design) -> FlatNetlist:
     if design.top not in design.modules:
         raise SimulationError(f"design top {design.top!r} is not one of its modules")
@@ -97,18 +145,26 @@ def flatten(design: Design) -> FlatNetlist:
     merged = False
     lib = design.library
 
-    def expand(mod: Module, netmap: list[int], prefix: str, stack: tuple[str, ...]) -> None:
+    def expand(mod: Module, netmap: np.ndarray, prefix: str, stack: tuple[str, ...]) -> None:
         nonlocal merged
+        local: dict[str, tuple[list, list[str]]] = {}  # master -> (pin nets in module ids, instance names)
+        getters: dict[str, object] = {}
         for inst in mod.instances:
-            where = f"{prefix}{inst.name}"
-            if inst.master in design.modules:
-                if inst.master in stack:
-                    raise SimulationError(f"{where}: module {inst.master} instantiates itself (recursive hierarchy)")
-                sub = design.modules[inst.master]
+            master_name = inst.master
+            getter = getters.get(master_name)
+            if getter is None:
+                getter = getters[master_name] = _getter_for(design, master_name, f"{prefix}{inst.name}")
+            if getter is _SUBMODULE:
+                where = f"{prefix}{inst.name}"
+                if master_name in stack:
+                    raise SimulationError(f"{where}: module {master_name} instantiates itself (recursive hierarchy)")
+                sub = design.modules[master_name]
                 submap: list[int | None] = [None] * sub.n_nets
                 for pin, net in inst.pins.items():
                     inner = module_pin_net(sub, pin, where)
-                    outer = netmap[net]
+                    if not 0 <= net < len(netmap):
+                        raise SimulationError(f"{where}: pin {pin} is connected to net {net}, which does not exist in {mod.name}")
+                    outer = int(netmap[net])
                     if submap[inner] is None:
                         submap[inner] = outer
                     elif uf.find(submap[inner]) != uf.find(outer):
@@ -118,36 +174,37 @@ def flatten(design: Design) -> FlatNetlist:
                     if g is None:
                         submap[i] = uf.add()
                         names.append(f"{where}/{sub.net_names[i]}")
-                expand(sub, submap, f"{where}/", stack + (inst.master,))
+                expand(sub, np.array(submap, dtype=np.int64), f"{where}/", stack + (master_name,))
                 continue
-            if inst.master not in lib:
-                raise SimulationError(f"{where}: master {inst.master} is neither a module of the design nor a {lib.name} cell")
-            master = lib[inst.master]
-            if master.physical:
+            if getter is _PHYSICAL:
                 continue
-            group = groups.get(inst.master)
-            if group is None:
-                group = groups[inst.master] = LeafGroup(inst.master)
+            entry = local.get(master_name)
+            if entry is None:
+                entry = local[master_name] = ([], [])
             try:
-                row = [netmap[inst.pins[p]] for p in master.pins]
+                entry[0].append(getter(inst.pins))
             except KeyError as exc:
-                raise SimulationError(f"{where}: pin {exc.args[0]} of {master.name} is not connected") from None
-            except IndexError:
-                raise SimulationError(f"{where}: a pin is connected to a net that does not exist in {mod.name}") from None
-            group.paths.append(where)
-            group.rows.append(row)
+                raise SimulationError(
+                    f"{prefix}{inst.name}: pin {exc.args[0]} of {master_name} is not connected"
+                ) from None
+            entry[1].append(inst.name)
+        for master_name, (rows, inst_names) in local.items():
+            width = len(lib[master_name].pins)
+            arr = np.array(rows, dtype=np.int64).reshape(len(rows), width)
+            if arr.size and (arr.min() < 0 or arr.max() >= len(netmap)):
+                i = int(np.argwhere((arr < 0) | (arr >= len(netmap)))[0][0])
+                raise SimulationError(f"{prefix}{inst_names[i]}: a pin is connected to a net that does not exist in {mod.name}")
+            group = groups.get(master_name)
+            if group is None:
+                group = groups[master_name] = LeafGroup(master_name)
+            group.blocks.append((prefix, inst_names, netmap[arr]))
 
-    expand(top, list(range(top.n_nets)), "", (design.top,))
+    with _gc_paused():
+        expand(top, np.arange(top.n_nets, dtype=np.int64), "", (design.top,))
     n = len(uf.parent)
-    if merged:
-        roots = np.array([uf.find(i) for i in range(n)], dtype=np.int64)
-    else:
-        roots = None
+    roots = np.array([uf.find(i) for i in range(n)], dtype=np.int64) if merged else None
     for group in groups.values():
-        width = len(lib[group.master].pins)
-        arr = np.array(group.rows, dtype=np.int64).reshape(len(group.rows), width)
-        group.nets = roots[arr] if roots is not None else arr
-        group.rows = []
+        group.finish(roots)
     # top ports refer to top nets, which may have been merged too
     top_nets = roots[: top.n_nets] if roots is not None else np.arange(top.n_nets, dtype=np.int64)
     return FlatNetlist(n_nets=n, net_names=names, groups=groups, top_nets=top_nets)

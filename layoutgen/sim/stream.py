@@ -14,13 +14,13 @@ import numpy as np
 from ..netlist.ir import Design
 from .bits import bits_to_signed, n_words, pack_lanes, unpack_lanes
 from .errors import SimulationError
-from .simulator import Simulator
+from .simulator import CHUNK_WORDS, Simulator
 
 MAX_VECTORS_PER_RUN = 1 << 16
-# Per-cycle cost model used to pick the lane count: a fixed Python/numpy overhead per evaluation step
-# plus work proportional to cells x words (both in seconds, measured with benchmarks/sim.py).
-STEP_OVERHEAD_S = 6e-6
-CELL_WORD_S = 1.2e-9
+# Per-cycle cost model used to pick the lane count: a fixed Python/numpy overhead per evaluation chunk
+# plus work proportional to cells x words (seconds; fitted to benchmarks/sim.py runs on a 2-core VM).
+STEP_OVERHEAD_S = 1e-5
+CELL_WORD_S = 8e-9
 
 
 def choose_words(n_vectors: int, latency: int, n_steps: int, n_cells: int) -> int:
@@ -30,7 +30,8 @@ def choose_words(n_vectors: int, latency: int, n_steps: int, n_cells: int) -> in
     w = 1
     while w <= max_words:
         cycles = math.ceil(n_vectors / (64 * w)) + max(latency - 1, 0)
-        cost = cycles * (n_steps * STEP_OVERHEAD_S + n_cells * w * CELL_WORD_S)
+        chunks = n_steps + n_cells * w / CHUNK_WORDS
+        cost = cycles * (chunks * STEP_OVERHEAD_S + n_cells * w * CELL_WORD_S)
         if cost < best_cost:
             best, best_cost = w, cost
         w *= 2
@@ -38,9 +39,11 @@ def choose_words(n_vectors: int, latency: int, n_steps: int, n_cells: int) -> in
 
 
 def _vector_bits(X: np.ndarray, input_bits: int) -> np.ndarray:
-    shifts = np.arange(input_bits, dtype=np.uint64)
-    bits = (X.astype(np.uint64)[:, :, None] >> shifts) & np.uint64(1)
-    return bits.astype(np.uint8).reshape(X.shape[0], X.shape[1] * input_bits)
+    """(n, n_in) unsigned values -> (n, n_in * input_bits) bits, element i at [i*input_bits, (i+1)*input_bits)."""
+    nbytes = next(n for n in (1, 2, 4, 8) if 8 * n >= input_bits)
+    as_bytes = np.ascontiguousarray(X.astype(f"<u{nbytes}")).view(np.uint8).reshape(X.shape[0], X.shape[1], nbytes)
+    bits = np.unpackbits(as_bytes, axis=-1, bitorder="little")[:, :, :input_bits]
+    return np.ascontiguousarray(bits).reshape(X.shape[0], X.shape[1] * input_bits)
 
 
 def stream(
@@ -76,6 +79,8 @@ def stream(
         raise SimulationError(f"{n_in} inputs x {input_bits} bits = {n_in * input_bits} bits, but {top}.x has {x_width}")
     if y_width % output_width:
         raise SimulationError(f"{top}.y has {y_width} bits, not a multiple of output_width {output_width}")
+    if input_bits > 64:
+        raise SimulationError(f"input_bits {input_bits} > 64 is not supported by stream(); use Simulator.run with bit arrays")
     if X.size and (X.min() < 0 or int(X.max()) >> input_bits):
         bad = X.min() if X.min() < 0 else X.max()
         raise SimulationError(f"input value {bad} is not an unsigned {input_bits}-bit integer")
