@@ -1,0 +1,100 @@
+"""Netlist IR -> placed, powered and routed layout, written as hierarchical GDSII (or OASIS).
+
+placement (layoutgen.physical.place) -> power grid -> routing (layoutgen.route) -> GDS writer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import gdstk
+
+from .errors import LayoutgenError
+from .netlist.ir import Design
+from .pdk.core import Pdk
+from .physical.gds import add_label, build_library, write_library
+from .physical.pinaccess import PinAccess
+from .physical.place import PlaceOptions, Placement, place
+from .physical.power import PowerGrid, power_grid
+from .route import RouteGrid, RouteOptions, RouteResult, route
+from .route.shapes import io_shapes, route_shapes
+from .route.terminals import Obstacles, Terminal, io_pins, logic_terminals
+
+
+@dataclass
+class LayoutResult:
+    placement: Placement
+    power: PowerGrid
+    routing: RouteResult
+    library: gdstk.Library
+    wire_length_nm: int
+
+
+class RoutingFailed(LayoutgenError):
+    """Some nets could not be routed."""
+
+
+def io_margin_nm(pdk: Pdk) -> int:
+    """Die edge to core: room for the I/O pin rows and a few routing rows (multiple of site and row)."""
+    return 6 * pdk.tech.site.height_nm
+
+
+def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float = 0.6,
+                route_options: RouteOptions = RouteOptions()) -> LayoutResult:
+    tech = pdk.tech
+    placement = place(design, pdk, pdk_root=pdk_root,
+                      options=PlaceOptions(utilization=utilization, margin_nm=io_margin_nm(pdk)))
+    power = power_grid(placement, tech)
+    m2, m3 = tech.routing["met2"], tech.routing["met3"]
+    origin = (placement.core[0] + m2.track_offset_nm, placement.core[1] + m3.track_offset_nm)
+    grid = RouteGrid.covering(tech, placement.die, origin)
+    met2_boxes = []
+    for shape in power.stack.shapes:
+        if shape.layer in ("met2", "met3"):
+            for cx, cy in power.stack_refs:
+                x0, y0, x1, y1 = shape.box
+                box = (x0 + cx, y0 + cy, x1 + cx, y1 + cy)
+                grid.block_box(shape.layer, box, tech)
+                if shape.layer == "met2":
+                    met2_boxes.append(box)
+    access = PinAccess(pdk, pdk_root)
+    terminals = logic_terminals(placement, access, grid, Obstacles(met2_boxes, m2.spacing_nm))
+    pins = io_pins(placement, grid)
+    for p in pins:
+        j = 0 if p.edge == "bottom" else grid.ny - 1
+        terminals.append(Terminal(p.net, p.i, j, grid.y(j), (), p.name))
+    result = route(grid, terminals, route_options)
+    if result.unrouted:
+        names = _names(placement)
+        listed = ", ".join(names.get(n, f"net {n}") for n in result.unrouted[:10])
+        raise RoutingFailed(
+            f"{len(result.unrouted)} of {result.stats['nets']} nets could not be routed ({listed}"
+            f"{', ...' if len(result.unrouted) > 10 else ''}); lower --utilization to leave more room"
+        )
+    shapes = route_shapes(result, tech)
+    pin_shapes, labels = io_shapes(pins, grid, placement.die, tech)
+    lib = build_library(placement, pdk, pdk_root=pdk_root, power=power, extra_shapes=tuple(shapes + pin_shapes))
+    top = next(c for c in lib.cells if c.name == placement.top)
+    for text, layer, x, y in labels:
+        add_label(top, pdk, text, layer, x, y)
+    wl = _wire_length(result)
+    return LayoutResult(placement, power, result, lib, wl)
+
+
+def _names(placement: Placement) -> dict[int, str]:
+    from .route.terminals import net_names
+
+    return net_names(placement)
+
+
+def _wire_length(result: RouteResult) -> int:
+    g = result.grid
+    total = 0
+    for r in result.routes.values():
+        for layer, _i, _j in r.edges:
+            total += g.py if layer == 0 else g.px
+    return total
+
+
+def write_layout_files(layout: LayoutResult, folder: Path, top: str, fmt: str = "gds") -> Path:
+    return write_library(layout.library, Path(folder) / f"{top}.{fmt}", fmt)

@@ -1,0 +1,128 @@
+"""The routing grid: met2 tracks (columns, vertical wires) x met3 tracks (rows, horizontal wires).
+
+Node (i, j) sits at x = x0 + i * met2 pitch, y = y0 + j * met3 pitch. Each layer keeps an owner per
+node (a net id, FREE or BLOCKED) and per edge to the next node along its direction. The spacing rules
+that the pitches alone do not guarantee are encoded as usage rules (checked on real sky130 cells and
+the official deck, /work/shared/DESIGN.md section 4):
+- met3 nodes of different nets may not be neighbours on one row (via2 landing pads 460 nm apart
+  violate the 0.3 um met3 spacing), so a node is usable only if its row neighbours are not another's;
+- a met2 edge that runs past another net's pin pad is that net's (pads sit between met3 rows).
+Obstacles (power via stacks, pads) are blocked by geometry: every node or edge whose wire or pad
+would come closer than the layer spacing to an obstacle shape.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..pdk.tech import Tech
+
+FREE = -1
+BLOCKED = -2
+
+
+@dataclass
+class RouteGrid:
+    x0: int
+    y0: int
+    nx: int
+    ny: int
+    px: int  # met2 pitch (column step)
+    py: int  # met3 pitch (row step)
+    # owners: met2 nodes/edges (edges along y), met3 nodes/edges (edges along x)
+    n2: np.ndarray
+    e2: np.ndarray
+    n3: np.ndarray
+    e3: np.ndarray
+
+    @classmethod
+    def covering(cls, tech: Tech, box: tuple[int, int, int, int], origin: tuple[int, int]) -> "RouteGrid":
+        """Grid over `box` whose tracks pass through the track origin `origin` (column 0 / row 0 offsets)."""
+        m2, m3 = tech.routing["met2"], tech.routing["met3"]
+        px, py = m2.track_pitch_nm, m3.track_pitch_nm
+        ox, oy = origin
+        margin_x = (m2.width_nm // 2 + m2.spacing_nm)
+        margin_y = (m3.width_nm // 2 + m3.spacing_nm)
+        i_lo = (ox - box[0] - margin_x) // px
+        j_lo = (oy - box[1] - margin_y) // py
+        x0 = ox - i_lo * px
+        y0 = oy - j_lo * py
+        nx = (box[2] - margin_x - x0) // px + 1
+        ny = (box[3] - margin_y - y0) // py + 1
+        return cls(
+            x0, y0, int(nx), int(ny), px, py,
+            np.full((nx, ny), FREE, np.int32), np.full((nx, max(ny - 1, 0)), FREE, np.int32),
+            np.full((nx, ny), FREE, np.int32), np.full((max(nx - 1, 0), ny), FREE, np.int32),
+        )
+
+    def x(self, i) -> int:
+        return self.x0 + i * self.px
+
+    def y(self, j) -> int:
+        return self.y0 + j * self.py
+
+    def col(self, x: int) -> int:
+        i, r = divmod(x - self.x0, self.px)
+        if r:
+            raise ValueError(f"x = {x} nm is not on a met2 track")
+        return int(i)
+
+    def nearest_row(self, y: int) -> int:
+        return int(round((y - self.y0) / self.py))
+
+    # --- blocking by geometry -------------------------------------------------------------
+    def block_box(self, layer: str, box, tech: Tech) -> None:
+        """Block nodes/edges of `layer` that would come within spacing of an obstacle `box`."""
+        x0, y0, x1, y1 = box
+        if layer == "met2":
+            r = tech.routing["met2"]
+            pad = tech.vias["via2"].bottom_pad_nm  # (x, y) sizes of the via2 landing pad on met2
+            hx, hy = max(r.width_nm, pad[0]) // 2, pad[1] // 2
+            s = r.spacing_nm
+            i0, i1 = self._range(x0 - s - hx, x1 + s + hx, self.x0, self.px, self.nx)
+            j0, j1 = self._range(y0 - s - hy, y1 + s + hy, self.y0, self.py, self.ny)
+            self.n2[i0:i1, j0:j1] = BLOCKED
+            # edges: the wire (half width) runs between nodes
+            hw = r.width_nm // 2
+            i0, i1 = self._range(x0 - s - hw, x1 + s + hw, self.x0, self.px, self.nx)
+            j0, j1 = self._range(y0 - s - self.py, y1 + s, self.y0, self.py, self.ny - 1)
+            self.e2[i0:i1, j0:j1] = BLOCKED
+        elif layer == "met3":
+            r = tech.routing["met3"]
+            pad = tech.vias["via2"].top_pad_nm
+            hx, hy = pad[0] // 2, max(r.width_nm, pad[1]) // 2
+            s = r.spacing_nm
+            i0, i1 = self._range(x0 - s - hx, x1 + s + hx, self.x0, self.px, self.nx)
+            j0, j1 = self._range(y0 - s - hy, y1 + s + hy, self.y0, self.py, self.ny)
+            self.n3[i0:i1, j0:j1] = BLOCKED
+            hw = r.width_nm // 2
+            i0, i1 = self._range(x0 - s - self.px, x1 + s, self.x0, self.px, self.nx - 1)
+            j0, j1 = self._range(y0 - s - hw, y1 + s + hw, self.y0, self.py, self.ny)
+            self.e3[i0:i1, j0:j1] = BLOCKED
+
+    @staticmethod
+    def _range(lo: int, hi: int, origin: int, pitch: int, n: int) -> tuple[int, int]:
+        """Indices k with lo < origin + k * pitch < hi (strict: touching at spacing is legal)."""
+        k0 = (lo - origin) // pitch + 1
+        k1 = -((origin - hi) // pitch)  # ceil((hi - origin) / pitch)
+        return max(0, int(k0)), min(n, max(0, int(k1)))
+
+    # --- usage rules -----------------------------------------------------------------------
+    def ok2(self, i: int, j: int, net: int) -> bool:
+        o = self.n2[i, j]
+        return o == FREE or o == net
+
+    def ok3(self, i: int, j: int, net: int) -> bool:
+        o = self.n3[i, j]
+        if not (o == FREE or o == net):
+            return False
+        if i > 0:
+            o = self.n3[i - 1, j]
+            if o >= 0 and o != net:
+                return False
+        if i + 1 < self.nx:
+            o = self.n3[i + 1, j]
+            if o >= 0 and o != net:
+                return False
+        return True

@@ -1,0 +1,70 @@
+"""Routes as layout shapes: met2 and met3 wires, via2 with their pads, pin stubs and I/O pins."""
+from __future__ import annotations
+
+from ..pdk.tech import Tech
+from ..physical.vias import Shape
+from .grid import RouteGrid
+from .router import M2, M3, RouteResult
+from .terminals import IoPin
+
+
+def _runs(edges: list[tuple[int, int]]):
+    """Merge unit edges (track, k) -> runs (track, k0, k1) covering k0..k1 nodes."""
+    runs = []
+    for track, k in sorted(edges):
+        if runs and runs[-1][0] == track and runs[-1][2] == k:
+            runs[-1][2] = k + 1
+        else:
+            runs.append([track, k, k + 1])
+    return runs
+
+
+def route_shapes(result: RouteResult, tech: Tech) -> list[Shape]:
+    g = result.grid
+    m2w = tech.routing["met2"].width_nm // 2
+    via2 = tech.vias["via2"]
+    # met3 wires as wide as the via2 landing pad: no notches where a pad meets its wire
+    m3w = max(tech.routing["met3"].width_nm, via2.top_pad_nm[1]) // 2
+    c = via2.cut_nm // 2
+    b2 = (via2.bottom_pad_nm[0] // 2, via2.bottom_pad_nm[1] // 2)
+    t3 = (via2.top_pad_nm[0] // 2, via2.top_pad_nm[1] // 2)
+    shapes: list[Shape] = []
+    for net in sorted(result.routes):
+        r = result.routes[net]
+        e2 = [(i, j) for layer, i, j in r.edges if layer == M2]
+        e3 = [(j, i) for layer, i, j in r.edges if layer == M3]
+        for i, j0, j1 in _runs(e2):
+            x = g.x(i)
+            shapes.append(Shape("met2", (x - m2w, g.y(j0), x + m2w, g.y(j1))))
+        for j, i0, i1 in _runs(e3):
+            y = g.y(j)
+            shapes.append(Shape("met3", (g.x(i0), y - m3w, g.x(i1), y + m3w)))
+        for i, j in sorted(r.vias):
+            x, y = g.x(i), g.y(j)
+            shapes.append(Shape("via2", (x - c, y - c, x + c, y + c)))
+            shapes.append(Shape("met2", (x - b2[0], y - b2[1], x + b2[0], y + b2[1])))
+            shapes.append(Shape("met3", (x - t3[0], y - t3[1], x + t3[0], y + t3[1])))
+    for t in sorted(result.terminals, key=lambda t: (t.net, t.i, t.j, t.y)):
+        if t.net not in result.routes:
+            continue
+        shapes.extend(t.shapes)
+        x, ny = g.x(t.i), g.y(t.j)
+        if t.y != ny:
+            shapes.append(Shape("met2", (x - m2w, min(t.y, ny), x + m2w, max(t.y, ny))))
+    return shapes
+
+
+def io_shapes(pins: list[IoPin], grid: RouteGrid, die: tuple[int, int, int, int], tech: Tech):
+    """Met2 from each I/O pin's node to the die edge (drawing + pin purpose) and its label position."""
+    half = max(tech.routing["met2"].width_nm, 280) // 2  # as wide as a via2 landing pad
+    shapes, labels = [], []
+    for p in pins:
+        x = grid.x(p.i)
+        if p.edge == "bottom":
+            box = (x - half, die[1], x + half, grid.y(0))
+        else:
+            box = (x - half, grid.y(grid.ny - 1), x + half, die[3])
+        shapes.append(Shape("met2", box))
+        shapes.append(Shape("met2", box, "pin"))
+        labels.append((p.name, "met2", x, (box[1] + box[3]) // 2))
+    return shapes, labels

@@ -1,0 +1,171 @@
+"""Route terminals: each connected logic pin's access point, and the top-level I/O pins on the die edge."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import LayoutgenError
+from ..physical.pinaccess import PinAccess
+from ..physical.place import LOGIC, Placement
+from ..physical.vias import Shape
+from .grid import BLOCKED, RouteGrid
+
+
+@dataclass(frozen=True)
+class Terminal:
+    net: int
+    i: int  # grid column
+    j: int  # grid row of the node the terminal's met2 stub reaches
+    y: int  # the pad's y (nm): the stub runs from y to the node
+    shapes: tuple[Shape, ...]  # access shapes (mcon/met1/via/met2 pad) in absolute nm
+    label: str | None = None  # I/O pin name
+
+
+@dataclass(frozen=True)
+class IoPin:
+    name: str
+    net: int
+    i: int
+    edge: str  # "bottom" or "top"
+
+
+def net_names(placement: Placement) -> dict[int, str]:
+    names = {}
+    for port, nets in placement.cells.inputs + placement.cells.outputs:
+        for k, n in enumerate(nets):
+            names[int(n)] = port if len(nets) == 1 else f"{port}[{k}]"
+    return names
+
+
+class Obstacles:
+    """Boxes of one layer (e.g. power via-stack pads) with a coarse bucket index for spacing queries."""
+
+    BUCKET = 8000
+
+    def __init__(self, boxes, spacing: int):
+        self.spacing = spacing
+        self.buckets: dict[tuple[int, int], list] = {}
+        for b in boxes:
+            for bx in range((b[0] - spacing) // self.BUCKET, (b[2] + spacing) // self.BUCKET + 1):
+                for by in range((b[1] - spacing) // self.BUCKET, (b[3] + spacing) // self.BUCKET + 1):
+                    self.buckets.setdefault((bx, by), []).append(b)
+
+    def near(self, box) -> bool:
+        s = self.spacing
+        seen = set()
+        for bx in range((box[0] - s) // self.BUCKET, (box[2] + s) // self.BUCKET + 1):
+            for by in range((box[1] - s) // self.BUCKET, (box[3] + s) // self.BUCKET + 1):
+                for b in self.buckets.get((bx, by), ()):
+                    if b in seen:
+                        continue
+                    seen.add(b)
+                    if box[0] - s < b[2] and b[0] < box[2] + s and box[1] - s < b[3] and b[1] < box[3] + s:
+                        return True
+        return False
+
+
+def _choose_avoiding(access: PinAccess, master: str, mirrored: bool, bad) -> dict | None:
+    """Like PinAccess.choose, skipping access points for which bad(ap) is true."""
+    pts = {p: [ap for ap in aps if not bad(ap)] for p, aps in access.points(master, mirrored).items()}
+    pins = sorted(pts, key=lambda p: (len(pts[p]), p))
+    chosen: dict = {}
+
+    def search(k: int) -> bool:
+        if k == len(pins):
+            return True
+        for ap in pts[pins[k]]:
+            if all(access.compatible(ap, other) for other in chosen.values()):
+                chosen[pins[k]] = ap
+                if search(k + 1):
+                    return True
+                del chosen[pins[k]]
+        return False
+
+    return chosen if search(0) else None
+
+
+def logic_terminals(placement: Placement, access: PinAccess, grid: RouteGrid,
+                    met2_obstacles: Obstacles | None = None) -> list[Terminal]:
+    """One terminal per logic pin whose net has at least one other connection.
+
+    Access points whose met2 pad would come too close to an obstacle (a power via stack), or whose
+    stub cannot reach a free met3 row, are avoided by choosing other points for that cell.
+    """
+    cells = placement.cells
+    pin_cell = cells.pin_cell
+    degree = np.bincount(cells.pin_net, minlength=cells.n_nets)
+    for _, nets in cells.inputs + cells.outputs:
+        degree[list(nets)] += 1
+    out: list[Terminal] = []
+    chosen_cache: dict[tuple[str, bool], dict] = {}
+    per_cell: dict[int, dict] = {}
+    claimed: dict[tuple[int, int], int] = {}  # stub node -> net
+
+    def node_row(cx: int, cy: int, ap, net: int) -> int | None:
+        i = grid.col(cx + ap.x)
+        y = cy + ap.y
+        j = grid.nearest_row(y)
+        if 0 <= j < grid.ny and grid.n2[i, j] != BLOCKED and claimed.get((i, j), net) == net:
+            return j
+        return None
+
+    def bad_at(cx: int, cy: int, nets: dict):
+        def bad(ap) -> bool:
+            if node_row(cx, cy, ap, nets.get(ap.pin, -1)) is None:
+                return True
+            if met2_obstacles is None:
+                return False
+            return any(met2_obstacles.near(sh.box) for sh in ap.moved(cx, cy) if sh.layer == "met2")
+        return bad
+
+    for p in range(len(cells.pin_net)):
+        net = int(cells.pin_net[p])
+        if degree[net] < 2:
+            continue
+        c = int(pin_cell[p])
+        master = placement.masters[int(placement.master_of[c])]
+        mirrored = bool(placement.mirrored[c])
+        cx, cy = int(placement.x[c]), int(placement.y[c])
+        if c not in per_cell:
+            key = (master, mirrored)
+            if key not in chosen_cache:
+                chosen_cache[key] = access.choose(master, mirrored)
+            chosen = chosen_cache[key]
+            lo, hi = int(cells.pin_start[c]), int(cells.pin_start[c + 1])
+            nets = {cells.pin_name[q]: int(cells.pin_net[q]) for q in range(lo, hi)}
+            bad = bad_at(cx, cy, nets)
+            if any(bad(ap) for ap in chosen.values()):
+                chosen = _choose_avoiding(access, master, mirrored, bad)
+                if chosen is None:
+                    raise LayoutgenError(
+                        f"cell {cells.names[c]} ({master}) at ({cx}, {cy}) nm has no usable pin access next to "
+                        "the power grid; lower --utilization or move the straps"
+                    )
+            per_cell = {c: chosen}  # pins of one cell are contiguous
+        ap = per_cell[c].get(cells.pin_name[p])
+        if ap is None:
+            raise LayoutgenError(f"pin {cells.names[c]}/{cells.pin_name[p]} of {master} has no access point")
+        y = cy + ap.y
+        i, j = grid.col(cx + ap.x), node_row(cx, cy, ap, net)
+        claimed[(i, j)] = net
+        out.append(Terminal(net, i, j, y, ap.moved(cx, cy)))
+    return out
+
+
+def io_pins(placement: Placement, grid: RouteGrid) -> list[IoPin]:
+    """Input ports on the bottom edge, outputs on the top edge, spread evenly over the columns."""
+    cells = placement.cells
+    pins: list[IoPin] = []
+    for edge, ports in (("bottom", cells.inputs), ("top", cells.outputs)):
+        bits = [(port if len(nets) == 1 else f"{port}[{k}]", int(n)) for port, nets in ports for k, n in enumerate(nets)]
+        usable = grid.nx - 4
+        if len(bits) * 2 > usable:
+            raise LayoutgenError(
+                f"{len(bits)} {edge} I/O pins do not fit {usable} met2 tracks of the die edge; "
+                "lower --utilization or widen the die"
+            )
+        step = usable / max(len(bits), 1)
+        for k, (name, net) in enumerate(bits):
+            pins.append(IoPin(name, net, 2 + int(k * step + step / 2), edge))
+    return pins
