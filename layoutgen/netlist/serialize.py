@@ -14,6 +14,7 @@ import gzip
 import io
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import LayoutgenError
@@ -27,7 +28,24 @@ class NetlistFileError(LayoutgenError):
     """A serialized netlist that cannot be read."""
 
 
+@contextmanager
+def gc_paused():
+    """A netlist is millions of small acyclic objects; the cyclic collector would only rescan them."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def design_to_json(design: Design) -> dict:
+    with gc_paused():
+        return _design_to_json(design)
+
+
+def _design_to_json(design: Design) -> dict:
     modules = []
     for mod in design.modules.values():
         modules.append({
@@ -42,12 +60,13 @@ def design_to_json(design: Design) -> dict:
 def save_design(design: Design, path: str | os.PathLike) -> Path:
     """Write `design` to path (gzipped if the name ends in .gz), atomically."""
     path = Path(path)
-    text = json.dumps(design_to_json(design), separators=(",", ":"), ensure_ascii=True)
+    with gc_paused():
+        text = json.dumps(_design_to_json(design), separators=(",", ":"), ensure_ascii=True)
     data = text.encode("ascii")
     if path.name.endswith(".gz"):
         buf = io.BytesIO()
         # fixed mtime and no file name in the header: same design, same bytes
-        with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=6) as gz:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=buf, mtime=0, compresslevel=3) as gz:
             gz.write(data)
         data = buf.getvalue()
     tmp = path.with_name(path.name + ".tmp")
@@ -71,14 +90,8 @@ def _check_nets(path: Path, mod: Module) -> None:
 
 def load_design(path: str | os.PathLike, library: CellLibrary) -> Design:
     """Read a netlist written by save_design; cells are resolved in `library`."""
-    # a netlist is millions of small acyclic objects: the cyclic collector would only rescan them
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return _load_design(Path(path), library)
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _load_design(path: Path, library: CellLibrary) -> Design:

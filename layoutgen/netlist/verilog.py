@@ -18,6 +18,7 @@ from typing import IO
 
 from ..errors import LayoutgenError
 from .ir import Design, Module
+from .serialize import gc_paused
 
 _SIMPLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]*$")
 _BUS_PIN = re.compile(r"^(.*)\[(\d+)\]$")
@@ -224,7 +225,8 @@ def verilog_text(design: Design) -> str:
 
 def write_verilog(design: Design, path_or_stream: str | os.PathLike | IO[str]) -> None:
     """Write the design as structural Verilog to a path (written atomically) or a text stream."""
-    text = verilog_text(design)
+    with gc_paused():
+        text = verilog_text(design)
     if isinstance(path_or_stream, (str, os.PathLike)):
         path = Path(path_or_stream)
         tmp = path.with_name(path.name + ".tmp")
