@@ -50,9 +50,10 @@ def flat_cells(design: Design) -> FlatCells:
     pin_out: list[np.ndarray] = []
     for mi, (master, group) in enumerate(flat.groups.items()):
         cell = lib[master]
-        n = len(group.paths)
+        paths = _group_paths(group)
+        n = len(paths)
         masters.append(master)
-        names.extend(group.paths)
+        names.extend(paths)
         master_of.append(np.full(n, mi, dtype=np.int32))
         counts.append(np.full(n, len(cell.pins), dtype=np.int64))
         nets.append(group.nets.reshape(-1))
@@ -96,3 +97,10 @@ def _netlist_order(design: Design) -> dict[str, int]:
 
     walk(design.top_module, "")
     return out
+
+
+def _group_paths(group) -> list[str]:
+    """Instance paths of a flatten() group (a list `paths`, or blocks of (prefix, names, nets))."""
+    if hasattr(group, "blocks"):
+        return [prefix + name for prefix, names, _ in group.blocks for name in names]
+    return list(group.paths)

@@ -78,7 +78,8 @@ def add_label(cell: gdstk.Cell, pdk: Pdk, text: str, layer: str, x: int, y: int)
 
 def build_library(placement: Placement, pdk: Pdk, *, pdk_root: str | Path | None = None,
                   power: PowerGrid | None = None, extra_shapes: tuple[Shape, ...] = (),
-                  extra_refs: tuple[tuple[GenCell, int, int], ...] = ()) -> gdstk.Library:
+                  extra_refs: tuple[tuple[GenCell, int, int], ...] = (),
+                  labels: tuple[tuple[str, str, int, int], ...] = ()) -> gdstk.Library:
     """A gdstk library whose top cell is `placement.top` (units: 1 um, database unit 1 nm)."""
     source = CellSource(pdk.library.name, pdk_root)
     generated = LayoutCells(pdk)
@@ -107,6 +108,8 @@ def build_library(placement: Placement, pdk: Pdk, *, pdk_root: str | Path | None
         for text, layer, lx, ly in power.labels:
             add_label(top, pdk, text, layer, lx, ly)
     add_shapes(top, pdk, extra_shapes)
+    for text, layer, lx, ly in labels:
+        add_label(top, pdk, text, layer, lx, ly)
     for gen, rx, ry in extra_refs:
         top.add(gdstk.Reference(generated.get(gen), (rx * 1e-3, ry * 1e-3)))
     x0, y0, x1, y1 = placement.die

@@ -37,6 +37,10 @@ def random_design(library: CellLibrary, n_cells: int, *, seed: int = 0, n_inputs
         role = roles[k] if k < len(roles) else roles[int(picks[k])]
         master = library.role(role)
         ins = {p: pool[max(0, len(pool) - 1 - int(looks[k, j]))] for j, p in enumerate(master.inputs)}
+        if k < n_inputs and master.inputs:
+            ins[master.inputs[0]] = xs[k]  # every input bit is used
+        if k < 2 and len(master.inputs) > 1:
+            ins[master.inputs[-1]] = (tie["HI"], tie["LO"])[k]  # and both constants
         if master.clock:
             ins[master.clock] = clk
         pool.extend(b.cell(role, **ins).values())

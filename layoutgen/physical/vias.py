@@ -32,18 +32,25 @@ def _snap_down(v: int, grid: int) -> int:
     return (v // grid) * grid
 
 
-def cut_array(tech: Tech, via: str, w: int, h: int) -> list[Box]:
-    """Cuts of `via` centred in a w x h pad pair, as many as the enclosure and spacing rules allow."""
+def cut_array(tech: Tech, via: str, w: int, h: int, h_top: int | None = None) -> list[Box]:
+    """Cuts of `via` centred in a w x h bottom pad and a w x h_top top pad (default h), as many as
+    the enclosure and spacing rules allow."""
     v = tech.vias[via]
-    # enclosure rules: `all` on every side, `opposite` on two opposite sides (taken along the longer side)
-    enc_all = max(v.bottom_enclosure_nm[0], v.top_enclosure_nm[0])
-    enc_opp = max(v.bottom_enclosure_nm[1], v.top_enclosure_nm[1], enc_all)
-    enc_x, enc_y = (enc_opp, enc_all) if w >= h else (enc_all, enc_opp)
+    h_top = h if h_top is None else h_top
     step = v.cut_nm + v.spacing_nm
-    nx = (w - 2 * enc_x + v.spacing_nm) // step
-    ny = (h - 2 * enc_y + v.spacing_nm) // step
+    # enclosure rules: `all` on every side, `opposite` on two opposite sides (taken along the longer side)
+    n = {}
+    for axis in ("x", "y"):
+        counts = []
+        for size_x, size_y, enc in ((w, h, v.bottom_enclosure_nm), (w, h_top, v.top_enclosure_nm)):
+            long_x = size_x >= size_y
+            e = max(enc) if (axis == "x") == long_x else enc[0]
+            size = size_x if axis == "x" else size_y
+            counts.append((size - 2 * e + v.spacing_nm) // step)
+        n[axis] = min(counts)
+    nx, ny = n["x"], n["y"]
     if nx < 1 or ny < 1:
-        raise LayoutgenError(f"a {w} x {h} nm pad cannot hold a {via} cut with {enc_x}/{enc_y} nm enclosure")
+        raise LayoutgenError(f"a {w} x {min(h, h_top)} nm pad cannot hold a {via} cut with its enclosure")
     grid = tech.grid_nm
     span_x = nx * v.cut_nm + (nx - 1) * v.spacing_nm
     span_y = ny * v.cut_nm + (ny - 1) * v.spacing_nm
@@ -61,9 +68,17 @@ def via_stack(tech: Tech, bottom: str, top: str, w: int, h: int) -> GenCell:
     if bottom not in metals or top not in metals or metals.index(bottom) >= metals.index(top):
         raise LayoutgenError(f"no via stack from {bottom} up to {top}")
     chain = metals[metals.index(bottom): metals.index(top) + 1]
-    pad = (-w // 2, -h // 2, w // 2, h // 2)
-    shapes = [Shape(m, pad) for m in chain]
-    for lo, hi in zip(chain, chain[1:]):
-        via = tech.via_between(lo, hi)
-        shapes += [Shape(via.cut, b) for b in cut_array(tech, via.name, w, h)]
+    vias = [tech.via_between(lo, hi) for lo, hi in zip(chain, chain[1:])]
+    # the end pads are w x h; a pad in between is only as tall as its vias need (one row of cuts),
+    # so that it keeps clear of whatever the router puts next to the stack
+    grid2 = 2 * tech.grid_nm
+    heights = [h]
+    for k in range(1, len(chain) - 1):
+        below, above = vias[k - 1], vias[k]
+        need = max(below.cut_nm + 2 * below.top_enclosure_nm[0], above.cut_nm + 2 * above.bottom_enclosure_nm[0])
+        heights.append(min(h, -(-need // grid2) * grid2))
+    heights.append(h)
+    shapes = [Shape(m, (-w // 2, -hh // 2, w // 2, hh // 2)) for m, hh in zip(chain, heights)]
+    for k, via in enumerate(vias):
+        shapes += [Shape(via.cut, b) for b in cut_array(tech, via.name, w, heights[k], heights[k + 1])]
     return GenCell(f"lg_stack_{bottom}_{top}_{w}x{h}", tuple(shapes))
