@@ -72,6 +72,11 @@ def test_identifiers_are_legal_and_unique():
     mod.net_names[n2] = "dup"  # same label as an instance
     n3 = b.gate("inv", n2)
     mod.net_names[n3] = "wire"
+    n4 = b.gate("inv", n3)
+    mod.net_names[n4] = "a b"  # escaped as \\a_b, which is the same identifier as a_b
+    n5 = b.gate("inv", n4)
+    mod.net_names[n5] = "a_b"
+    b.gate("and2", n5, n4)
     q = b.dff(n3, clk)
     mod.add_port("clk", "input", [clk])
     mod.add_port("x", "input", x)
@@ -85,6 +90,10 @@ def test_identifiers_are_legal_and_unique():
     names = [w.strip() for w in wires] + [i.strip() for i in insts] + ["clk", "x", "y"]
     assert len(names) == len(set(names)), names
     assert "\\wire" in names and "\\module" in names
+    # an escaped identifier denotes its plain name: \\a_b and a_b would be the same wire
+    bare = [n.lstrip("\\") for n in names]
+    assert len(bare) == len(set(bare)), bare
+    assert "\\a_b" in names and "a_b_1" in names
 
 
 def test_odd_names_compile_in_iverilog(tmp_path):

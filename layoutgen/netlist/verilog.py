@@ -49,22 +49,26 @@ def verilog_identifier(name: str) -> str:
     return "\\" + cleaned + " "
 
 
+def _name_of(ident: str) -> str:
+    """The name an identifier denotes: escaped `\\abc ` and simple `abc` are the same identifier."""
+    return ident[1:-1] if ident.startswith("\\") else ident
+
+
 class _Namer:
     """Hands out unique legal identifiers, in call order (hence deterministic)."""
 
     def __init__(self, reserved: set[str] = frozenset()):
-        self.used: set[str] = set(reserved)
+        self.used: set[str] = set(reserved)  # names (escaped identifiers without \\ and the space)
 
     def take(self, label: str, fallback: str) -> str:
         ident = verilog_identifier(label) if label else fallback
-        key = ident.rstrip(" ")
-        if key in self.used:
+        if _name_of(ident) in self.used:
             base = label if label and _SIMPLE.match(label) else fallback
             k = 1
-            while f"{base}_{k}" in self.used or f"{base}_{k}" in KEYWORDS:
+            while f"{base}_{k}" in self.used:
                 k += 1
-            ident = key = f"{base}_{k}"
-        self.used.add(key)
+            ident = f"{base}_{k}"
+        self.used.add(_name_of(ident))
         return ident
 
 
@@ -106,7 +110,7 @@ def _bit(ident: str, width: int, i: int) -> str:
 
 
 def _port_identifiers(mod: Module) -> tuple[_Namer, list[str]]:
-    names = _Namer(set(KEYWORDS))
+    names = _Namer()
     return names, [names.take(p.name, f"p{i}") for i, p in enumerate(mod.ports)]
 
 
@@ -211,7 +215,7 @@ def _write_module(design: Design, mod: Module, mod_idents: dict[str, str], out: 
 
 def verilog_text(design: Design) -> str:
     order = module_order(design)
-    mod_names = _Namer(set(KEYWORDS) | set(design.library.by_name))
+    mod_names = _Namer(set(design.library.by_name))
     mod_idents = {name: mod_names.take(name, f"m{i}") for i, name in enumerate(order)}
     out = [
         f"// Structural netlist of {design.top}: {design.library.name} cells, written by layoutgen.",
