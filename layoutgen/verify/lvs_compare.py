@@ -222,6 +222,9 @@ def _pin_partner(xref, lay_circ: kdb.Circuit, ref_pin: kdb.Pin, leaf: bool):
     return xref.other_pin_for(ref_pin)
 
 
+_VOTE_FANOUT = 64
+
+
 def _pair_by_name(pairs, lay_only, ref_only):
     """Layout instances named in the GDS (see name_instances) pair with the IR instance of that name
     and cell; this is exact where topology alone is ambiguous (e.g. a chain cut in several places)."""
@@ -262,8 +265,8 @@ def _pair_instances(xref, cp, leaf_cells):
         for rpin in master.each_pin():
             rn = rs.net_for_pin(rpin.id())
             ln = xref.other_net_for(rn) if rn is not None else None
-            if ln is None:
-                continue
+            if ln is None or ln.subcircuit_pin_count() > _VOTE_FANOUT:
+                continue  # rails and other huge nets touch everything: no evidence, quadratic cost
             for ref in ln.each_subcircuit_pin():
                 sc = ref.subcircuit()
                 if sc.id() in lay_only and sc.circuit_ref().name == master.name and ref.pin().name() == rpin.name():
@@ -277,13 +280,21 @@ def _pair_instances(xref, cp, leaf_cells):
             pairs.append((lay_only[lid], ref_only[k]))
     rest_r = [rs for k, rs in enumerate(ref_only) if k not in taken_r]
     rest_l = [ls for lid, ls in lay_only.items() if lid not in taken_l]
-    for master in {rs.circuit_ref().name for rs in rest_r}:  # one of each left: they are the pair
-        rr = [rs for rs in rest_r if rs.circuit_ref().name == master]
-        ll = [ls for ls in rest_l if ls.circuit_ref().name == master]
-        if len(rr) == 1 and len(ll) == 1:
-            pairs.append((ll[0], rr[0]))
-            rest_r.remove(rr[0])
-            rest_l.remove(ll[0])
+    # what is left has no evidence either way (e.g. cells whose nets are all unrouted): pair the
+    # instances of each cell in a fixed order; only a difference in count is a missing/extra instance
+    by_master_r: dict = defaultdict(list)
+    by_master_l: dict = defaultdict(list)
+    for rs in rest_r:
+        by_master_r[rs.circuit_ref().name].append(rs)
+    for ls in rest_l:
+        by_master_l[ls.circuit_ref().name].append(ls)
+    rest_r, rest_l = [], []
+    for master in sorted(set(by_master_r) | set(by_master_l)):
+        rr = sorted(by_master_r.get(master, []), key=lambda rs: rs.name)
+        ll = sorted(by_master_l.get(master, []), key=lambda ls: (ls.trans.disp.y, ls.trans.disp.x))
+        pairs += list(zip(ll, rr))
+        rest_r += rr[len(ll):]
+        rest_l += ll[len(rr):]
     return pairs, rest_l, rest_r
 
 

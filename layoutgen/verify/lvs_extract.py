@@ -225,9 +225,9 @@ def normalize_cell_circuits(netlist: kdb.Netlist, std_cells: dict[str, LefMacro]
         if circ is None:
             continue
         if is_physical(ab):
-            for ref in list(circ.each_ref()):
-                ref.circuit().remove_subcircuit(ref)
-            netlist.remove(circ)
+            # flattened away: its rail pieces stay part of the rails (removing 10^4 subcircuits one
+            # by one is quadratic in klayout)
+            netlist.flatten_circuit(circ)
             continue
         wanted = []
         for pin in ab.pins.values():
