@@ -267,3 +267,27 @@ def test_reference_cdl_for_device_level_lvs(tmp_path, pdk):
     assert "Xu_inv1 y VGND VGND VPWR VPWR out sky130_fd_sc_hd__inv_1" in lines
     assert "Xu_blk1 mid b out VPWR VGND blk" in lines
     assert lines.index(".ENDS blk") < lines.index(".SUBCKT lvs_hier a b out VPWR VGND")
+
+
+def test_placed_unrouted_layout_has_clean_power_and_every_signal_pin_floating(tmp_path, pdk):
+    """The placer's own GDS (rows, taps, fill, met4 power straps), before routing."""
+    from collections import Counter
+
+    from layoutgen.physical.gds import write_layout
+    from layoutgen.physical.place import place
+    from layoutgen.physical.power import power_grid
+    from layoutgen.physical.samples import random_design
+
+    design = random_design(pdk.library, 300, seed=3)
+    placement = place(design, pdk)
+    gds = write_layout(placement, pdk, tmp_path / "placed.gds", power=power_grid(placement, pdk.tech))
+    r = run_lvs(gds, design, pdk)
+    assert r.power_checked and not r.match
+    assert not (r.opens or r.shorts or r.mismatched_pins or r.extra_instances or r.missing_instances)
+    assert r.cells == len(design.top_module.instances)
+    mod = design.top_module
+    degree = Counter(n for i in mod.instances for n in i.pins.values())
+    degree.update(n for p in mod.ports for n in p.nets)
+    expected = sum(d for d in degree.values() if d > 1)
+    assert len(r.floating_pins) == expected
+    assert not any(f.net in ("VPWR", "VGND") for f in r.floating_pins)
