@@ -174,6 +174,15 @@ def test_cli_exit_codes(tmp_path, pdk, design):
                                "--top", "lvs_example", "--report", str(report)])
     assert res.exit_code == 1, res.output
     assert "nets a, b are shorted" in res.output and "nets a, b are shorted" in report.read_text()
+    oas = _build_dir(tmp_path, pdk, design, "swap")  # an OASIS layout in the build directory
+    layout = gdstk.read_gds(str(oas / "lvs_example.gds"))
+    layout.write_oas(str(oas / "lvs_example.oas"))
+    (oas / "lvs_example.gds").unlink()
+    res = runner.invoke(main, ["lvs", str(oas)])
+    assert res.exit_code == 1 and "u_nand.A is on net b, netlist wants a" in res.output
+    (oas / "lvs_example.oas").unlink()
+    res = runner.invoke(main, ["lvs", str(oas)])
+    assert res.exit_code == 2 and "lvs_example.gds is missing" in res.output
     res = runner.invoke(main, ["lvs", str(tmp_path)])  # a directory without report.json
     assert res.exit_code == 2
     assert "report.json is missing" in res.output

@@ -1,4 +1,5 @@
-"""`layoutgen lvs GDS NETLIST [--top CELL] [--report FILE]` or `layoutgen lvs DIR` (a build directory).
+"""`layoutgen lvs GDS NETLIST [--top CELL] [--report FILE]` or `layoutgen lvs DIR` (a build directory:
+DIR/report.json names the top; DIR/<top>.gds (or .oas) and DIR/<top>.netlist.json.gz are compared).
 
 Exit codes: 0 the layout matches the netlist, 1 mismatch, 2 bad input.
 """
@@ -23,7 +24,9 @@ def _build_dir_inputs(directory: Path) -> tuple[Path, Path]:
                              "or a GDS file and a netlist file") from None
     except (ValueError, KeyError, TypeError):
         raise LayoutgenError(f"{report} has no \"top\" entry; rebuild with `layoutgen build`") from None
-    gds, netlist = directory / f"{top}.gds", directory / f"{top}.netlist.json.gz"
+    layouts = [directory / f"{top}.{ext}" for ext in ("gds", "oas")]
+    gds = next((p for p in layouts if p.is_file()), layouts[0])
+    netlist = directory / f"{top}.netlist.json.gz"
     for path in (gds, netlist):
         if not path.is_file():
             raise LayoutgenError(f"{path} is missing from the build directory; rebuild with `layoutgen build`")
