@@ -124,9 +124,13 @@ def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=N
                           "write the report as .lvsdb and open it in KLayout's netlist browser")
     result = LvsResult(
         match=bool(ok) and diag.empty, layout_top=top_cell.name, netlist_top=design.top,
-        power_checked=with_power, opens=diag.opens, shorts=diag.shorts, mismatched_pins=diag.mismatched_pins,
-        floating_pins=diag.floating_pins, extra_instances=diag.extra_instances,
-        missing_instances=diag.missing_instances, other=diag.other,
+        power_checked=with_power,
+        opens=sorted(diag.opens, key=lambda o: (o.circuit != design.top, o.circuit, o.net)),
+        shorts=sorted(diag.shorts, key=lambda x: (x.circuit != design.top, x.circuit, x.nets)),
+        mismatched_pins=sorted(diag.mismatched_pins, key=lambda m: (m.circuit != design.top, m.circuit, str(m.pin))),
+        floating_pins=sorted(diag.floating_pins, key=lambda f: (f.circuit != design.top, f.circuit, f.net, str(f.pin))),
+        extra_instances=sorted(diag.extra_instances), missing_instances=sorted(diag.missing_instances),
+        other=diag.other,
         cells=_count_leaf_instances(layout, top_cell, std_cells),
     )
     result.runtime_s = time.perf_counter() - t0
