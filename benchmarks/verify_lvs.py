@@ -235,7 +235,8 @@ def device_level_lvs(deck: Path, gds: Path, design, out: Path) -> bool:
     if klayout is None:
         raise SystemExit("device-level LVS needs Debian's klayout (apt-get install klayout)")
     cmd = [klayout, "-b", "-r", str(deck), "-rd", f"input={gds.resolve()}", "-rd", f"schematic={cdl.resolve()}",
-           "-rd", f"report={(out / 'device.lvsdb').resolve()}", "-rd", f"target_netlist={(out / 'device.cir').resolve()}",
+           "-rd", f"report={(out / 'device.lvsdb').resolve()}",
+           "-rd", f"target_netlist={(out / 'device.cir').resolve()}",
            "-rd", "thr=1", "-rd", "run_mode=deep", "-rd", "schematic_simplify=true", "-rd", f"top_cell={design.top}"]
     t0 = time.perf_counter()
     log = subprocess.run(cmd, capture_output=True, text=True).stdout

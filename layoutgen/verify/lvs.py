@@ -53,9 +53,10 @@ def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=N
 
     power: True/False to force checking VPWR/VGND; None checks power when the layout's top cell
     labels a VPWR or VGND net. Unchecked, all rail pins are taken as connected (global nets), so
-    signal wires touching a rail are still found as shorts. obstructions: LEF OBS shapes take part in extraction, so routing that
-    lands on a cell's internal geometry is reported. report: a text report path, or a *.lvsdb
-    path for KLayout's netlist browser.
+    signal wires touching a rail are still found as shorts.
+    obstructions: LEF OBS shapes take part in extraction, so routing that lands on a cell's
+    internal geometry is reported.
+    report: a text report path, or a *.lvsdb path for KLayout's netlist browser.
     """
     t0 = time.perf_counter()
     gds_path = Path(gds_path)

@@ -39,7 +39,8 @@ def design_to_netlist(design: Design) -> kdb.Netlist:
     nl = kdb.Netlist()
     nl.case_sensitive = True
     used = _used_modules(design)
-    leaf_masters = sorted({i.master for m in used for i in design.modules[m].instances if i.master not in design.modules})
+    leaf_masters = sorted({i.master for m in used for i in design.modules[m].instances
+                           if i.master not in design.modules})
     for cell in leaf_masters:
         if cell not in design.library:
             raise LayoutgenError(f"netlist uses cell {cell}, which the {design.library.name} library does not define")
