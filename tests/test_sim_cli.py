@@ -139,3 +139,9 @@ def test_serializer_rejects_unknown_masters(tmp_path):
         load_design(tmp_path / "h.json", LIB)
     with pytest.raises(NetlistFileError, match="not found"):
         load_design(tmp_path / "missing.json", LIB)
+
+
+def test_sim_with_iverilog(build_dir):
+    res = _run(build_dir, "--vectors", 500, "--iverilog", 40, "-q")
+    assert res.exit_code == 0, res.output
+    assert "bit-exact on 502 vectors" in res.output and "iverilog bit-exact on the first 40" in res.output

@@ -8,6 +8,7 @@ N random inputs, the all-zero and all-maximum inputs, and the test inputs of a d
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -41,10 +42,13 @@ class CheckResult:
     mismatches: list[Mismatch] = field(default_factory=list)
     n_mismatched: int = 0
     seconds: float = 0.0
+    iverilog_vectors: int = 0  # vectors also run through Icarus Verilog (0: not run)
+    iverilog_mismatched: int = 0
+    iverilog_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return self.n_mismatched == 0
+        return self.n_mismatched == 0 and self.iverilog_mismatched == 0
 
 
 def read_report(build_dir: Path) -> dict:
@@ -83,9 +87,11 @@ def check_build_dir(
     data: str | Path | None = None,
     progress: Callable[[str], None] = lambda msg: None,
     max_report: int = 10,
+    iverilog_vectors: int = 0,
+    pdk_root: str | None = None,
 ) -> CheckResult:
-    import time
-
+    """Simulate the build in build_dir against its golden model; with iverilog_vectors > 0 also run
+    the first that many vectors (all-zero, all-max, random, ...) through Icarus Verilog."""
     from ..model.data import load_data
     from ..model.golden import golden
     from ..model.intmodel import load_int_model
@@ -133,4 +139,21 @@ def check_build_dir(
     for r in bad_rows[:max_report]:
         name, i = sources[r]
         result.mismatches.append(Mismatch(int(r), f"{name} #{i}", X[r], expected[r], got[r]))
+    if iverilog_vectors > 0:
+        from ..pdk.views import locate_cell_views
+        from .iverilog import run_iverilog
+
+        n = min(iverilog_vectors, X.shape[0])
+        progress(f"simulating {n} vectors with iverilog (slow: event-driven gate models)")
+        t0 = time.perf_counter()
+        theirs = run_iverilog(design, X[:n], input_bits=int(report["input_bits"]),
+                              output_width=int(report["output_width"]), latency=int(report["latency_cycles"]),
+                              views=locate_cell_views(pdk.library.name, pdk_root))
+        result.iverilog_seconds = time.perf_counter() - t0
+        result.iverilog_vectors = n
+        bad = np.flatnonzero((np.asarray(theirs, dtype=object) != np.asarray(expected[:n], dtype=object)).any(axis=1))
+        result.iverilog_mismatched = int(bad.size)
+        for r in bad[:max_report]:
+            name, i = sources[r]
+            result.mismatches.append(Mismatch(int(r), f"{name} #{i}, iverilog", X[r], expected[r], theirs[r]))
     return result
