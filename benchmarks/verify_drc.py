@@ -1,6 +1,6 @@
 """DRC speed on ~1 mm^2 of standard cells, and (optionally) agreement with the official sky130 deck.
 
-    python benchmarks/verify_drc.py [--size-um 1000] [--out DIR]
+    python benchmarks/verify_drc.py [--size-um 1000] [--flat] [--out DIR]
     python benchmarks/verify_drc.py --official RUN_DRC_SH --deck SKY130A_MR_DRC [--out DIR]
 
 Speed: builds a block of size x size um of real sky130_fd_sc_hd cells in rows (alternating R0/MX,
@@ -27,7 +27,7 @@ import gdstk
 
 from layoutgen.pdk import load_pdk
 from layoutgen.verify.drc import run_drc
-from layoutgen.verify.drc_samples import (_EPOCH, CellLoader, filled_row, place_rows, row_cell, rows_gds,
+from layoutgen.verify.drc_samples import (GDS_TIMESTAMP, CellLoader, filled_row, place_rows, row_cell, rows_gds,
                                           rule_cases, write_case_gds)
 
 ROLES = ["fa", "ha", "xor2", "xnor2", "inv", "buf", "nand2", "nor2", "and2", "or2", "nor3", "or3", "maj3",
@@ -102,14 +102,14 @@ def build_block(pdk, size_um: float, mode: str, path: Path) -> dict:
         for k in range(n_rows + 1):
             top.add(gdstk.rectangle((0, (k * h - 240) / 1000), (sites * site / 1000, (k * h + 240) / 1000), *m1))
     loader.lib.add(top)
-    loader.lib.write_gds(str(path), timestamp=_EPOCH)
+    loader.lib.write_gds(str(path), timestamp=GDS_TIMESTAMP)
     bb = top.bounding_box()
     return {"instances": instances, "rows": n_rows,
             "area_mm2": (bb[1][0] - bb[0][0]) * (bb[1][1] - bb[0][1]) / 1e6}
 
 
-def speed(pdk, size_um: float, out: Path) -> None:
-    for mode in ("stamped", "flat"):
+def speed(pdk, size_um: float, out: Path, modes: list[str]) -> None:
+    for mode in modes:
         path = out / f"block_{mode}.gds"
         t0 = time.perf_counter()
         info = build_block(pdk, size_um, mode, path)
@@ -132,9 +132,11 @@ def official_verdict(script: Path, deck: Path, gds: Path, report: Path) -> tuple
     return int(m.group(1)), ",".join(rules)
 
 
-def agreement(pdk, script: Path, deck: Path, out: Path) -> None:
+def agreement(pdk, script: Path, deck: Path, out: Path, only: set[str] | None = None) -> None:
     layouts: list[tuple[str, Path]] = []
     for rid, (bad, good) in rule_cases(pdk.tech).items():
+        if only is not None and rid not in only:
+            continue
         layouts.append((f"{rid} broken", write_case_gds(out / f"{rid}_bad.gds", bad, pdk.tech)))
         layouts.append((f"{rid} clean", write_case_gds(out / f"{rid}_good.gds", good, pdk.tech)))
     rows = [row_content(pdk, 200, k) for k in range(4)]
@@ -155,8 +157,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size-um", type=float, default=1000.0)
     ap.add_argument("--out", type=Path, default=None, help="keep the layouts and reports here")
+    ap.add_argument("--flat", action="store_true",
+                    help="also time the flat variant (every instance in one cell; slow, see docs/pdk.md)")
     ap.add_argument("--official", type=Path, default=None, help="wrapper script running the official deck")
     ap.add_argument("--deck", type=Path, default=None, help="the official sky130A_mr.drc (not part of layoutgen)")
+    ap.add_argument("--rules", default=None, help="comma-separated rule ids: compare only these rule layouts")
     args = ap.parse_args()
     pdk = load_pdk("sky130")
     with tempfile.TemporaryDirectory() as tmp:
@@ -165,9 +170,9 @@ def main() -> int:
         if args.official:
             if not args.deck:
                 ap.error("--official needs --deck")
-            agreement(pdk, args.official, args.deck, out)
+            agreement(pdk, args.official, args.deck, out, set(args.rules.split(",")) if args.rules else None)
         else:
-            speed(pdk, args.size_um, out)
+            speed(pdk, args.size_um, out, ["stamped", "flat"] if args.flat else ["stamped"])
     return 0
 
 

@@ -7,7 +7,7 @@ import gdstk
 import pytest
 
 from layoutgen.verify.drc import DrcInputError, run_drc
-from layoutgen.verify.drc_samples import CellLoader, _EPOCH, filled_row, place_rows, row_cell, rows_gds
+from layoutgen.verify.drc_samples import CellLoader, GDS_TIMESTAMP, filled_row, place_rows, row_cell, rows_gds
 
 ROLES = ["fa", "ha", "xor2", "xnor2", "inv", "buf", "nand2", "nor2", "and2", "or2", "nor3", "or3", "maj3",
          "mux2", "tie", "dff", "decap", "clkbuf"]
@@ -54,7 +54,7 @@ def test_partial_site_offset_is_caught(tmp_path, pdk, logic):
     top.add(gdstk.Reference(left, (0, 0)), gdstk.Reference(right, ((w + 100) / 1000, 0)))
     loader.lib.add(top)
     path = tmp_path / "sliver.gds"
-    loader.lib.write_gds(str(path), timestamp=_EPOCH)
+    loader.lib.write_gds(str(path), timestamp=GDS_TIMESTAMP)
     found = run_drc(path, pdk).violated
     assert {"hvtp.2", "nsd.2", "psd.2", "row.gap"} <= set(found), found  # nwells overlap (0.19 um overhang)
 
@@ -66,7 +66,7 @@ def test_overlapping_cells_are_caught(tmp_path, pdk, logic):
     top.add(gdstk.Reference(row, (0, 0)), gdstk.Reference(loader.cell(logic[4]), (2.3, 0)))
     loader.lib.add(top)
     path = tmp_path / "overlap.gds"
-    loader.lib.write_gds(str(path), timestamp=_EPOCH)
+    loader.lib.write_gds(str(path), timestamp=GDS_TIMESTAMP)
     assert run_drc(path, pdk).violated.get("row.overlap") == 1
 
 
@@ -84,7 +84,7 @@ def test_off_grid_placement_inside_hierarchy_is_caught(tmp_path, pdk, logic):
     top.add(gdstk.Reference(row, (0.002, 0)))  # 2 nm off the 5 nm grid
     loader.lib.add(top)
     path = tmp_path / "offgrid.gds"
-    loader.lib.write_gds(str(path), timestamp=_EPOCH)
+    loader.lib.write_gds(str(path), timestamp=GDS_TIMESTAMP)
     found = run_drc(path, pdk).violated
     assert set(found) == {"x.1b"}
 
@@ -99,7 +99,7 @@ def test_violation_in_a_stamped_cell_counts_per_placement(tmp_path, pdk):
     top.add(gdstk.Reference(leaf, (0, 0), columns=3, rows=2, spacing=(5.0, 5.0)))
     lib.add(leaf, top)
     path = tmp_path / "array.gds"
-    lib.write_gds(str(path), timestamp=_EPOCH)
+    lib.write_gds(str(path), timestamp=GDS_TIMESTAMP)
     assert run_drc(path, pdk).violated == {"m1.2": 6}
 
 
@@ -132,7 +132,7 @@ def test_bad_inputs_are_clear_errors(tmp_path, pdk, rows):
         run_drc(path, pdk, top="NOPE")
     lib = gdstk.Library()
     lib.add(gdstk.Cell("A"), gdstk.Cell("B"))
-    lib.write_gds(str(tmp_path / "two.gds"), timestamp=_EPOCH)
+    lib.write_gds(str(tmp_path / "two.gds"), timestamp=GDS_TIMESTAMP)
     with pytest.raises(DrcInputError, match="2 top cells"):
         run_drc(tmp_path / "two.gds", pdk)
     assert run_drc(tmp_path / "two.gds", pdk, top="A").clean

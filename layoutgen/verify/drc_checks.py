@@ -104,7 +104,10 @@ def cut_size(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
     Shapes are taken one by one: identical cuts of mirrored rows that coincide are legal."""
     cuts = layers.raw(rule["layer"])
     s = rule["value_nm"]
-    return [cuts.non_rectangles(), cuts.with_bbox_width(s, s + 1, True), cuts.with_bbox_height(s, s + 1, True)]
+    rects = cuts.rectangles()
+    wide_ok = rects.with_bbox_width(s, s + 1, False)
+    # three disjoint sets, so each bad cut is one marker
+    return [cuts.non_rectangles(), rects.with_bbox_width(s, s + 1, True), wide_ok.with_bbox_height(s, s + 1, True)]
 
 
 def enclosure(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:

@@ -15,7 +15,7 @@ import gdstk
 
 from ..errors import LayoutgenError
 
-_EPOCH = datetime.datetime(2020, 1, 1)  # fixed GDS timestamp: same input -> byte-identical files
+GDS_TIMESTAMP = datetime.datetime(2020, 1, 1)  # fixed GDS timestamp: same input -> byte-identical files
 RAIL_HALF_NM = 240  # met1 follow-pin rail: 0.48 um wide, centred on the row boundary (tech LEF VPWR/VGND ports)
 
 
@@ -45,7 +45,7 @@ def write_shapes_gds(path: str | Path, shapes: Iterable[Shape], tech, top: str =
     """A one-cell GDS holding rectangles given in nm."""
     lib = gdstk.Library(unit=1e-6, precision=1e-9)
     lib.add(shapes_cell(top, shapes, tech))
-    lib.write_gds(str(path), timestamp=_EPOCH)
+    lib.write_gds(str(path), timestamp=GDS_TIMESTAMP)
     return Path(path)
 
 
@@ -116,7 +116,7 @@ def rows_gds(path: str | Path, pdk, rows: Sequence[Sequence[str | int]], pdk_roo
     top_cell = gdstk.Cell(top)
     place_rows(top_cell, row_cells, pdk.tech)
     loader.lib.add(top_cell)
-    loader.lib.write_gds(str(path), timestamp=_EPOCH)
+    loader.lib.write_gds(str(path), timestamp=GDS_TIMESTAMP)
     return Path(path)
 
 
@@ -182,7 +182,7 @@ def shapes_to_cell(name: str, shapes, tech) -> gdstk.Cell:
 def write_case_gds(path: str | Path, shapes, tech, top: str = "TOP") -> Path:
     lib = gdstk.Library(unit=1e-6, precision=1e-9)
     lib.add(shapes_to_cell(top, shapes, tech))
-    lib.write_gds(str(path), timestamp=_EPOCH)
+    lib.write_gds(str(path), timestamp=GDS_TIMESTAMP)
     return Path(path)
 
 
