@@ -377,3 +377,22 @@ def test_stimulus_errors_are_clear():
         stream(sim, np.zeros((5, 3), int), input_bits=4, output_width=6, latency=2)
     with pytest.raises(SimulationError, match="not a multiple of output_width 4"):
         stream(sim, np.zeros((5, 2), int), input_bits=4, output_width=4, latency=2)
+
+
+def test_recursive_hierarchy_and_bad_port_nets_are_errors():
+    rec = Design("r", LIB)
+    m = Module("r")
+    a = m.add_net("a")
+    m.add_port("a", "input", [a])
+    m.add_instance("again", "r", {"a": a})
+    rec.add_module(m)
+    with pytest.raises(SimulationError, match="again: module r instantiates itself"):
+        Simulator(rec)
+    bad = Design("p", LIB)
+    m = Module("p")
+    m.add_net("a")
+    m.add_port("x", "input", [0])
+    m.add_port("y", "output", [5])
+    bad.add_module(m)
+    with pytest.raises(SimulationError, match="port y uses net 5, which does not exist"):
+        Simulator(bad)

@@ -126,6 +126,9 @@ def compile_program(design: Design, flat: FlatNetlist) -> Program:
     input_ports: list[tuple[str, np.ndarray]] = []
     output_ports: list[tuple[str, np.ndarray]] = []
     for port in top.ports:
+        bad = [n for n in port.nets if not 0 <= n < top.n_nets]
+        if bad:
+            raise SimulationError(f"{design.top}: port {port.name} uses net {bad[0]}, which does not exist in the module")
         nets = flat.top_nets[np.array(port.nets, dtype=np.int64)] if port.nets else np.zeros(0, np.int64)
         if port.direction == "input":
             np.add.at(driver_count, nets, 1)
