@@ -117,6 +117,39 @@ def _describe_loop(level: np.ndarray, cell_path, in_nets: np.ndarray, net_driver
     return f"combinational loop through {len(loop)} cell(s): {shown}{more}"
 
 
+def _check_clock(design: Design, flat: FlatNetlist, comb: list, seq: list, clock_net: int | None,
+                 group_of_cell: np.ndarray, net_driver: np.ndarray, in_pad: np.ndarray) -> None:
+    """Every flip-flop clock pin must reach the clk port through pass-through cells (buffers) only."""
+    if clock_net is None:
+        raise SimulationError(
+            f"design {design.top} has flip-flops but no 1-bit input port named '{CLOCK_PORT}'; add the clock port"
+        )
+    n_comb = group_of_cell.size
+    passthrough_col = np.full(n_comb, -1, dtype=np.int64)  # which input a buffer passes on, per cell
+    for gi, (master, group) in enumerate(comb):
+        if len(master.outputs) == 1:
+            src = passthrough_input(master.functions[master.outputs[0]], master.inputs)
+            if src is not None:
+                passthrough_col[group_of_cell == gi] = master.inputs.index(src)
+    for master, group in seq:
+        cur = group.nets[:, master.pins.index(master.clock)].copy()
+        for _ in range(n_comb + 1):  # walk back through buffer chains, all flip-flops at once
+            drv = net_driver[cur]
+            step = (cur != clock_net) & (drv >= 0)
+            step[step] &= passthrough_col[drv[step]] >= 0
+            if not step.any():
+                break
+            cur[step] = in_pad[drv[step], passthrough_col[drv[step]]]
+        bad = np.flatnonzero(cur != clock_net)
+        if bad.size:
+            i = int(bad[0])
+            raise SimulationError(
+                f"flip-flop {group.path(i)}: its {master.clock} pin is driven by {flat.net_names[cur[i]]}, "
+                f"not by the '{CLOCK_PORT}' port through buffers ({bad.size} such flip-flops); "
+                "all flip-flops must share the design clock"
+            )
+
+
 def compile_program(design: Design, flat: FlatNetlist) -> Program:
     lib: CellLibrary = design.library
     top = design.top_module
@@ -163,7 +196,6 @@ def compile_program(design: Design, flat: FlatNetlist) -> Program:
 
     # combinational cells in one global numbering
     cell_master: list[CellMaster] = []
-    cell_local: list[np.ndarray] = []  # index within its group
     bases: list[int] = []
     n_comb = sum(g.nets.shape[0] for _, g in comb)
     max_in = max((len(m.inputs) for m, _ in comb), default=0)
@@ -184,39 +216,11 @@ def compile_program(design: Design, flat: FlatNetlist) -> Program:
             net_driver[nets] = np.arange(base, base + k)
         group_of_cell[base:base + k] = gi
         cell_master.append(master)
-        cell_local.append(np.arange(k))
         bases.append(base)
         base += k
 
-    # clock: every flip-flop clock pin must reach the clk port through buffers only
     if seq:
-        if clock_net is None:
-            raise SimulationError(
-                f"design {design.top} has flip-flops but no 1-bit input port named '{CLOCK_PORT}'; add the clock port"
-            )
-        passthrough_col = np.full(n_comb, -1, dtype=np.int64)
-        for gi, (master, group) in enumerate(comb):
-            if len(master.outputs) == 1:
-                src = passthrough_input(master.functions[master.outputs[0]], master.inputs)
-                if src is not None:
-                    passthrough_col[group_of_cell == gi] = master.inputs.index(src)
-        for master, group in seq:
-            cur = group.nets[:, master.pins.index(master.clock)].copy()
-            for _ in range(n_comb + 1):
-                drv = net_driver[cur]
-                step = (cur != clock_net) & (drv >= 0)
-                step[step] &= passthrough_col[drv[step]] >= 0
-                if not step.any():
-                    break
-                cur[step] = in_pad[drv[step], passthrough_col[drv[step]]]
-            bad = np.flatnonzero(cur != clock_net)
-            if bad.size:
-                i = int(bad[0])
-                raise SimulationError(
-                    f"flip-flop {group.path(i)}: its {master.clock} pin is driven by {flat.net_names[cur[i]]}, "
-                    f"not by the '{CLOCK_PORT}' port through buffers ({bad.size} such flip-flops); "
-                    "all flip-flops must share the design clock"
-                )
+        _check_clock(design, flat, comb, seq, clock_net, group_of_cell, net_driver, in_pad)
 
     # undriven nets that something reads
     readers = [in_pad[in_pad >= 0]] + [nets for _, nets in output_ports]
