@@ -114,3 +114,22 @@ def test_design_without_contract_ports_is_rejected(views):
     design.add_module(mod)
     with pytest.raises(SimulationError, match="must have exactly the ports clk, x and y"):
         run_iverilog(design, np.zeros((2, 1), int), input_bits=1, output_width=1, latency=0, views=views)
+
+
+@pytest.mark.slow
+def test_digits_example_in_iverilog_on_every_test_input(views):
+    """The bundled example's netlist, in iverilog, on all its test inputs (a few hundred vectors)."""
+    from layoutgen.build import BuildOptions, compile_model
+    from layoutgen.model import golden, load_data, load_int_model
+    from layoutgen.resources import example_dir
+
+    folder = example_dir("digits")
+    assert folder is not None, "examples/digits is part of the repository"
+    model = load_int_model(folder / "digits.int.npz")
+    X = load_data(folder / "digits.data.npz").X_test
+    assert 100 <= len(X) <= 1000
+    result = compile_model(model, PDK, BuildOptions(top="digits"))
+    rep = result.report
+    theirs = run_iverilog(result.design, X, input_bits=model.input_bits, output_width=rep["output_width"],
+                          latency=rep["latency_cycles"], views=views)
+    assert np.array_equal(theirs, golden(model, X))
