@@ -30,6 +30,10 @@ class BuildOptions:
     stage_depth: float = 8.0
     recoding: str = "csd"
     share: bool = True
+    layout: bool = False  # place, route and write GDS
+    verify: bool = True  # run DRC and LVS on the layout
+    utilization: float = 0.4
+    layout_format: str = "gds"
 
 
 @dataclass
@@ -140,6 +144,8 @@ def write_outputs(result: BuildResult, out_dir: Path, writers: list) -> Path:
         for writer in writers:
             writer(result, staging)
         (staging / "report.json").write_text(json.dumps(result.report, indent=2, sort_keys=True) + "\n")
+        if "model" in result.report:
+            (staging / "report.md").write_text(report_markdown(result.report))
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
@@ -173,7 +179,8 @@ def _accuracy(loaded, int_model, hw_outputs) -> dict | None:
 
 
 def build_model_dir(model_path, pdk: Pdk, out_dir, options: BuildOptions, *, weight_bits=None, act_bits=None,
-                    data=None, check_vectors: int = 2000, progress: Progress | None = None) -> BuildResult:
+                    data=None, check_vectors: int = 2000, progress: Progress | None = None,
+                    pdk_root=None) -> BuildResult:
     """Load, compile, self-check by simulation, and write every output into out_dir."""
     from .model import golden, load_model_with_info, save_data, save_int_model
     from .netlist.serialize import save_design
@@ -221,11 +228,52 @@ def build_model_dir(model_path, pdk: Pdk, out_dir, options: BuildOptions, *, wei
             if d.y_test is not None:
                 arrays["y_test"] = d.y_test
             save_data(folder / f"{top}.test.npz", **arrays)
-        (folder / "report.md").write_text(report_markdown(res.report))
 
+    writers = [netlist_files]
+    if options.layout:
+        writers.append(_layout_writer(result, pdk, options, progress, pdk_root))
     with progress.step(f"write {out_dir}"):
-        write_outputs(result, Path(out_dir), [netlist_files])
+        write_outputs(result, Path(out_dir), writers)
     return result
+
+
+def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progress: Progress, pdk_root):
+    """Place, route and write the layout; verify it with DRC and LVS; figures into the report."""
+    from .layout import make_layout, write_layout_files
+
+    top = options.top
+    with progress.step(f"place and route ({result.report['n_cells']} cells)"):
+        layout = make_layout(result.design, pdk, pdk_root=pdk_root, utilization=options.utilization)
+    pl = layout.placement
+    die_w, die_h = (pl.die[2] - pl.die[0]) / 1000, (pl.die[3] - pl.die[1]) / 1000
+    result.report.update({
+        "die_width_um": die_w,
+        "die_height_um": die_h,
+        "die_area_mm2": round(die_w * die_h / 1e6, 6),
+        "utilization": round(pl.utilization, 4),
+        "wire_length_um": round(layout.wire_length_nm / 1000, 3),
+        "routed_nets": int(layout.routing.stats["nets"]),
+        "layout_format": options.layout_format,
+    })
+
+    def write(res: BuildResult, folder: Path) -> None:
+        path = write_layout_files(layout, folder, top, options.layout_format)
+        (folder / f"{top}.lyp").write_text((pdk.data_dir / f"{pdk.name}.lyp").read_text())
+        if not options.verify:
+            return
+        from .verify.drc import run_drc
+        from .verify.lvs import run_lvs
+
+        with progress.step("DRC"):
+            drc = run_drc(path, pdk, top=top, report=folder / f"{top}.drc.lyrdb")
+        with progress.step("LVS"):
+            lvs = run_lvs(path, res.design, pdk, top=top, pdk_root=pdk_root)
+            (folder / f"{top}.lvs.txt").write_text(lvs.report() + "\n")
+        res.report["drc_violations"] = int(drc.total)
+        res.report["drc_by_rule"] = {k: int(v) for k, v in sorted(drc.counts.items()) if v}
+        res.report["lvs_match"] = bool(lvs.match)
+
+    return write
 
 
 def report_markdown(r: dict) -> str:
@@ -256,5 +304,13 @@ def report_markdown(r: dict) -> str:
                            ("hardware_accuracy", "hardware (simulated netlist)")):
             if acc.get(key) is not None:
                 lines.append(f"| accuracy, {label} | {acc[key]:.4f} on {acc['samples']} test samples |")
+    if "die_width_um" in r:
+        lines += [
+            f"| die | {r['die_width_um']:.2f} x {r['die_height_um']:.2f} um ({r['die_area_mm2']:.4f} mm2), "
+            f"utilization {r['utilization']:.3f} |",
+            f"| routing | {r['routed_nets']} nets, {r['wire_length_um']:.0f} um of met2/met3 |",
+        ]
+    if "drc_violations" in r:
+        lines += [f"| DRC | {r['drc_violations']} violations |", f"| LVS | {'match' if r['lvs_match'] else 'MISMATCH'} |"]
     lines += ["", "## Cells", "", "| cell | count |", "|---|---|", cells, ""]
     return "\n".join(lines)

@@ -39,7 +39,7 @@ def io_margin_nm(pdk: Pdk) -> int:
     return 6 * pdk.tech.site.height_nm
 
 
-def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float = 0.6,
+def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float = 0.4,
                 route_options: RouteOptions = RouteOptions()) -> LayoutResult:
     tech = pdk.tech
     placement = place(design, pdk, pdk_root=pdk_root,

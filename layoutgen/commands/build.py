@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import user_errors
+from ._common import pdk_root_from_env, user_errors
 from ..errors import LayoutgenError
 
 EXAMPLE = "digits"
@@ -47,14 +47,23 @@ def _top_from(path: Path) -> str:
               help="Weight digit recoding.")
 @click.option("--check-vectors", default=2000, show_default=True, type=click.IntRange(min=0),
               help="Random vectors the build simulates against the golden model (test inputs are always added).")
+@click.option("--utilization", default=0.4, show_default=True, type=click.FloatRange(0.1, 0.9),
+              help="Target logic cell area / core area of the placement.")
+@click.option("--format", "layout_format", type=click.Choice(["gds", "oas"]), default="gds", show_default=True,
+              help="Layout file format.")
+@click.option("--layout", "with_layout", is_flag=True,
+              help="Also place, route and write the layout (GDS/OASIS), checked by DRC and LVS. "
+                   "The router is young: small designs route; large ones may not yet.")
+@click.option("--no-verify", is_flag=True, help="With --layout: skip DRC and LVS.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @user_errors
 def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, data, no_share, recoding,
-            check_vectors, quiet):
+            check_vectors, utilization, layout_format, with_layout, no_verify, quiet):
     """Compile MODEL (default: the bundled digits example) into a hardwired pipelined netlist.
 
     Writes DIR/<top>.v (gate-level Verilog), <top>.int.npz (the integer model built),
-    <top>.netlist.json.gz, report.json and report.md.
+    <top>.netlist.json.gz, report.json and report.md; with --layout also <top>.gds (placed and
+    routed, checked by DRC and LVS) and <top>.lyp. Exits 1 if the netlist, DRC or LVS check fails.
     """
     from ..build import BuildOptions, Progress, build_model_dir, check_top_name
     from ..pdk import load_pdk
@@ -66,11 +75,13 @@ def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, d
     top = check_top_name(top or _top_from(model))
     out_dir = out_dir or Path("build") / top
     pdk = load_pdk(pdk_name)
-    options = BuildOptions(top=top, stage_depth=stage_depth, recoding=recoding, share=not no_share)
+    options = BuildOptions(top=top, stage_depth=stage_depth, recoding=recoding, share=not no_share,
+                           layout=with_layout, verify=not no_verify, utilization=utilization,
+                           layout_format=layout_format)
     progress = Progress(enabled=not quiet)
     result = build_model_dir(
         model, pdk, out_dir, options, weight_bits=weight_bits, act_bits=act_bits, data=data,
-        check_vectors=check_vectors, progress=progress,
+        check_vectors=check_vectors, progress=progress, pdk_root=pdk_root_from_env(),
     )
     r = result.report
     click.echo(
@@ -82,5 +93,11 @@ def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, d
     if acc:
         parts = [f"{k.replace('_accuracy', '')} {acc[k]:.4f}" for k in ("float_accuracy", "int_accuracy", "hardware_accuracy") if acc.get(k) is not None]
         click.echo(f"{top}: accuracy on {acc['samples']} test samples: " + ", ".join(parts))
-    if not result.report["check"]["bit_exact"]:
+    if "die_width_um" in r:
+        click.echo(f"{top}: die {r['die_width_um']:.1f} x {r['die_height_um']:.1f} um, utilization "
+                   f"{r['utilization']:.2f}, {r['routed_nets']} nets routed ({r['wire_length_um'] / 1000:.2f} mm)")
+    if "drc_violations" in r:
+        click.echo(f"{top}: DRC {r['drc_violations']} violations, LVS {'match' if r['lvs_match'] else 'MISMATCH'}")
+    failed = not r["check"]["bit_exact"] or r.get("drc_violations", 0) > 0 or r.get("lvs_match") is False
+    if failed:
         sys.exit(1)

@@ -397,9 +397,12 @@ class Router:
                 box = (max(min(a[0], b[0]) - w, 0), max(min(a[1], b[1]) - w, 0),
                        min(max(a[0], b[0]) + w, self.g.nx - 1), min(max(a[1], b[1]) + w, self.g.ny - 1))
                 path, victims = self._maze(net, tree, (M2,) + b, box, penalty)
-                if path is None and penalty is None:
-                    full = (0, 0, self.g.nx - 1, self.g.ny - 1)
-                    path, victims = self._maze(net, tree, (M2,) + b, full, None)
+                if path is None:
+                    # one wider search; beyond that the net waits for rip-up and reroute
+                    w = 4 * self.opt.window
+                    wide = (max(min(a[0], b[0]) - w, 0), max(min(a[1], b[1]) - w, 0),
+                            min(max(a[0], b[0]) + w, self.g.nx - 1), min(max(a[1], b[1]) + w, self.g.ny - 1))
+                    path, victims = self._maze(net, tree, (M2,) + b, wide, penalty)
                 if path is None:
                     return None
                 for v in victims:

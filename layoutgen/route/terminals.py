@@ -106,9 +106,12 @@ def logic_terminals(placement: Placement, access: PinAccess, grid: RouteGrid,
         i = grid.col(cx + ap.x)
         y = cy + ap.y
         j = grid.nearest_row(y)
-        if 0 <= j < grid.ny and grid.n2[i, j] != BLOCKED and claimed.get((i, j), net) == net:
-            return j
-        return None
+        if not (0 <= j < grid.ny) or grid.n2[i, j] == BLOCKED or claimed.get((i, j), net) != net:
+            return None
+        # the stub node needs a sure way out: up to met3 (neighbouring pins may fill its met2 column)
+        if grid.n3[i, j] == BLOCKED:
+            return None
+        return j
 
     def bad_at(cx: int, cy: int, nets: dict):
         def bad(ap) -> bool:

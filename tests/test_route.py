@@ -1,0 +1,99 @@
+"""Router on synthetic grids: legality (no shared nodes, met3 row spacing), connectivity, failures named."""
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+from layoutgen.route.grid import BLOCKED, FREE, RouteGrid
+from layoutgen.route.router import M2, M3, RouteOptions, route
+from layoutgen.route.terminals import Terminal
+
+
+def _grid(pdk, nx=40, ny=30):
+    return RouteGrid.covering(pdk.tech, (0, 0, nx * 460, ny * 680), (230, 340))
+
+
+def _connected(result, net, terms):
+    r = result.routes[net]
+    adj = defaultdict(set)
+    for layer, i, j in r.edges:
+        a = (layer, i, j)
+        b = (layer, i, j + 1) if layer == M2 else (layer, i + 1, j)
+        adj[a].add(b), adj[b].add(a)
+    for i, j in r.vias:
+        adj[(M2, i, j)].add((M3, i, j)), adj[(M3, i, j)].add((M2, i, j))
+    start = (M2, terms[0].i, terms[0].j)
+    seen, stack = {start}, [start]
+    while stack:
+        for v in adj[stack.pop()]:
+            if v not in seen:
+                seen.add(v), stack.append(v)
+    return all((M2, t.i, t.j) in seen for t in terms)
+
+
+def _check_legal(result):
+    g = result.grid
+    owner2, owner3 = {}, {}
+    for net, r in result.routes.items():
+        for layer, i, j in r.nodes:
+            table = owner2 if layer == M2 else owner3
+            assert table.setdefault((i, j), net) == net, f"node {(layer, i, j)} shared"
+    for (i, j), net in owner3.items():
+        for ni in (i - 1, i + 1):
+            other = owner3.get((ni, j))
+            assert other is None or other == net, f"met3 nodes of nets {net} and {other} adjacent at row {j}"
+
+
+def test_grid_tracks_and_blocking(pdk):
+    g = _grid(pdk)
+    assert g.x(0) % 460 == 230 and g.y(0) % 680 == 340
+    assert g.col(g.x(5)) == 5
+    with pytest.raises(ValueError):
+        g.col(g.x(5) + 100)
+    box = (g.x(10) - 800, g.y(10) - 240, g.x(10) + 800, g.y(10) + 240)
+    g.block_box("met3", box, pdk.tech)
+    # a via2 pad one row up would sit 275 nm from the box (< 300 nm met3 spacing): blocked too
+    assert g.n3[10, 10] == BLOCKED and g.n3[10, 11] == BLOCKED and g.n3[10, 12] == FREE and g.n3[20, 10] == FREE
+    g.block_box("met2", box, pdk.tech)
+    assert g.n2[10, 10] == BLOCKED and g.n2[14, 10] == FREE
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_random_nets_route_legally_and_connect(pdk, seed):
+    rng = np.random.default_rng(seed)
+    g = _grid(pdk)
+    used = set()
+    terms = []
+    for net in range(25):
+        # local nets, as placement makes them: terminals within a 12 x 10 window
+        ci, cj = int(rng.integers(1, g.nx - 12)), int(rng.integers(1, g.ny - 10))
+        for _ in range(int(rng.integers(2, 5))):
+            while True:
+                i, j = ci + int(rng.integers(0, 12)), cj + int(rng.integers(0, 10))
+                if all((i + di, j + dj) not in used for di in (-1, 0, 1) for dj in (-1, 0, 1)):
+                    break
+            used.add((i, j))
+            terms.append(Terminal(net, i, j, g.y(j) + 170, ()))
+    result = route(g, terms, RouteOptions())
+    assert result.unrouted == []
+    _check_legal(result)
+    by_net = defaultdict(list)
+    for t in terms:
+        by_net[t.net].append(t)
+    for net, ts in by_net.items():
+        assert _connected(result, net, ts), net
+
+
+def test_enclosed_terminal_is_reported(pdk):
+    g = _grid(pdk)
+    g.n2[9:12, 9:12] = BLOCKED
+    g.n3[8:13, 8:13] = BLOCKED
+    g.e2[9:12, 8:12] = BLOCKED
+    g.n2[10, 10] = FREE
+    terms = [Terminal(7, 10, 10, g.y(10), ()), Terminal(7, 30, 20, g.y(20), ()),
+             Terminal(8, 2, 2, g.y(2), ()), Terminal(8, 5, 3, g.y(3), ())]
+    result = route(g, terms, RouteOptions(rounds=2))
+    assert result.unrouted == [7]
+    assert 8 in result.routes
