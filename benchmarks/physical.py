@@ -1,10 +1,12 @@
 """Physical-design benchmark: place + power + GDS write for a ladder of random netlists.
 
-    python benchmarks/physical.py [--sizes 1000,4000,16000,64000] [--no-baseline]
+    python benchmarks/physical.py [--sizes 1000,4000,16000,64000] [--no-baseline] [--route-sizes 100,200]
 
 Prints per size: cells, place and write seconds, die area, utilization, HPWL of the dataflow
 placement and of the netlist-order baseline, peak memory, then the growth exponent of the run time
-(log time ratio / log size ratio between consecutive sizes; 1.0 = linear).
+(log time ratio / log size ratio between consecutive sizes; 1.0 = linear). With --route-sizes, also
+routes small designs (first router version, utilization 0.3) and prints route time, rounds and
+routed wire length against HPWL.
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from layoutgen.pdk import load_pdk  # noqa: E402
 from layoutgen.physical.gds import write_layout  # noqa: E402
 from layoutgen.physical.place import PlaceOptions, place  # noqa: E402
 from layoutgen.physical.power import power_grid  # noqa: E402
+from layoutgen.physical.route.router import RoutingError, route  # noqa: E402
 from layoutgen.physical.samples import random_design  # noqa: E402
 
 
@@ -30,6 +33,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,4000,16000,64000")
     ap.add_argument("--utilization", type=float, default=0.7)
     ap.add_argument("--no-baseline", action="store_true", help="skip the netlist-order HPWL baseline")
+    ap.add_argument("--route-sizes", default="", help="also route designs of these sizes, e.g. 100,200")
     args = ap.parse_args()
     pdk = load_pdk("sky130")
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -59,6 +63,17 @@ def main() -> None:
                   flush=True)
     for (n0, t0), (n1, t1) in zip(rows, rows[1:]):
         print(f"time growth {n0} -> {n1} cells: x{t1 / t0:.2f} (exponent {math.log(t1 / t0) / math.log(n1 / n0):.2f})")
+    for n in [int(s) for s in args.route_sizes.split(",") if s]:
+        design = random_design(pdk.library, n, seed=2)
+        p = place(design, pdk, options=PlaceOptions(utilization=0.3))
+        t0 = time.perf_counter()
+        try:
+            r = route(p, pdk, power=power_grid(p, pdk.tech))
+        except RoutingError as exc:
+            print(f"route {n} cells: FAILED after {time.perf_counter() - t0:.1f} s: {exc}")
+            continue
+        print(f"route {n} cells: {time.perf_counter() - t0:.1f} s, {r.iterations} rounds, {len(r.routes)} nets, "
+              f"wire {r.wirelength_nm / 1e6:.2f} mm (HPWL {p.hpwl_nm() / 1e6:.2f} mm), {r.via2_count} via2")
 
 
 if __name__ == "__main__":
