@@ -136,3 +136,18 @@ def test_bad_inputs_are_clear_errors(tmp_path, pdk, rows):
     with pytest.raises(DrcInputError, match="2 top cells"):
         run_drc(tmp_path / "two.gds", pdk)
     assert run_drc(tmp_path / "two.gds", pdk, top="A").clean
+
+
+def test_spacing_to_a_row_long_merged_rail_is_caught(tmp_path, pdk, rows):
+    """li1 rails and what touches them merge into row-long shapes; a stub 0.1 um from a rail end is
+    found by the windowed confirmation of spacing candidates."""
+    loader = CellLoader(pdk)
+    row, width = row_cell(loader, "ROW", rows[0], pdk.tech)
+    li1 = pdk.tech.gds("li1")
+    top = gdstk.Cell("TOP")
+    top.add(gdstk.Reference(row, (0, 0)))
+    top.add(gdstk.rectangle(((width + 100) / 1000, -0.085), ((width + 270) / 1000, 0.315), *li1))
+    loader.lib.add(top)
+    path = tmp_path / "stub.gds"
+    loader.lib.write_gds(str(path), timestamp=GDS_TIMESTAMP)
+    assert run_drc(path, pdk).violated == {"li.3": 1}
