@@ -25,14 +25,14 @@ class Layers:
         self.layout, self.cell, self.tech, self.dss = layout, cell, tech, dss
         self._cache: dict[tuple[str, str], kdb.Region] = {}
 
-    def _index(self, name: str):
+    def index(self, name: str):
         gds = self.tech.gds(name)
         return self.layout.find_layer(gds[0], gds[1])
 
     def _get(self, name: str, how: str) -> kdb.Region:
         key = (name, how)
         if key not in self._cache:
-            index = self._index(name)
+            index = self.index(name)
             if index is None:
                 region = kdb.Region()
             elif how == "flat":
@@ -91,7 +91,7 @@ def space(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
 
 def _confirm_space(layers: Layers, name: str, d: int, candidates: kdb.EdgePairs) -> kdb.EdgePairs:
     """The merged-shape spacing violations at the candidates, found window by window."""
-    index = layers._index(name)
+    index = layers.index(name)
     margin = 3 * d  # a pair touching a window's clipped border lies >= 2d from the candidate
     found: dict[str, kdb.EdgePair] = {}
     for candidate in candidates.each():
