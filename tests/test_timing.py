@@ -212,5 +212,24 @@ def test_generated_network_fmax_is_plausible_and_falls_with_depth(pdk):
         for stage, path in rep.stage_paths.items():
             assert path[-1].arrival_ps == rep.stage_delays_ps[stage]
         assert analyze(design, pdk, SS).fmax_mhz < rep.fmax_mhz
+        again = json.dumps(analyze(design, pdk, TT).to_dict(paths=True))
+        assert again == json.dumps(rep.to_dict(paths=True))  # reproducible and JSON-ready
         fmax[depth] = rep.fmax_mhz
     assert fmax[8.0] < fmax[4.0]
+
+
+def test_hierarchy_is_flattened_with_instance_paths(pdk):
+    flat = _chain(pdk, 3)
+    sub = flat.top_module
+    sub.name = "stage"
+    top = Module("top")
+    x, clk, y = top.add_net("x"), top.add_net("clk"), top.add_net("y")
+    top.add_instance("s0", "stage", {"x": x, "clk": clk, "y": y})
+    top.add_port("clk", "input", [clk])
+    top.add_port("x", "input", [x])
+    top.add_port("y", "output", [y])
+    design = Design("top", pdk.library, {"top": top, "stage": sub})
+    design.validate()
+    rep = analyze(design, pdk, TT)
+    assert rep.worst_stage_ps == pytest.approx(analyze(flat, pdk, TT).worst_stage_ps, abs=1e-6)
+    assert [p.instance for p in rep.critical_path][:3] == ["s0/ff_in", "s0/ff_in", "s0/u0"]
