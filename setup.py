@@ -3,7 +3,7 @@ installed inside the wheel as layoutgen/_pdk and layoutgen/_cells; layoutgen.res
 finds them in either place."""
 from setuptools import find_packages, setup
 
-DATA = ["*.json", "*.lyp", "*.md", "*.txt", "*/*.json", "*/*.lyp", "*/*.md", "*/*.txt"]
+DATA = [f"{d}*.{ext}" for d in ("", "*/", "*/*/") for ext in ("json", "lyp", "md", "txt")]
 
 setup(
     packages=find_packages(include=["layoutgen", "layoutgen.*"]) + ["layoutgen._pdk", "layoutgen._cells"],

@@ -92,6 +92,10 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         )
         design = Design(options.top, pdk.library, {options.top: net.module})
         design.validate()
+    with progress.step("static timing (tt and ss corners)"):
+        from .timing import analyze
+
+        timing = {c: analyze(design, pdk, corner=c) for c in ("tt_025C_1v80", "ss_100C_1v60")}
     counts = design.cell_counts()
     lib = pdk.library
     n_weights = int(sum(np.asarray(l.W).size for l in model.layers))
@@ -129,6 +133,15 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         "logic_area_per_weight_um2": round(comb_area / n_weights, 3),
         "options": {"recoding": options.recoding, "share": options.share},
     }
+    tt, ss = timing["tt_025C_1v80"], timing["ss_100C_1v60"]
+    report.update({
+        "fmax_mhz_tt": round(tt.fmax_mhz, 2),
+        "fmax_mhz_ss": round(ss.fmax_mhz, 2),
+        # one result leaves per clock: throughput is the clock rate
+        "inferences_per_s": round(ss.fmax_mhz * 1e6),
+        "latency_ns": round(pipe.latency_cycles * 1e3 / ss.fmax_mhz, 2),
+        "timing_wire_model": tt.wire_model,
+    })
     return BuildResult(design, model, report, timings=progress.timings)
 
 
@@ -294,7 +307,9 @@ def report_markdown(r: dict) -> str:
         f"| flip-flops | {r['flip_flops']} |",
         f"| shared adders (CSE) per layer | {', '.join(str(l['shared_adders']) for l in r['layers'])} |",
         f"| pipeline | {r['pipeline_stages']} stages of <= {r['stage_depth_fa_levels']:g} FA delays, latency {r['latency_cycles']} cycles |",
-        f"| throughput | one input per clock cycle |",
+        f"| clock (static timing, estimated wire load) | fmax {r['fmax_mhz_tt']:.1f} MHz tt, {r['fmax_mhz_ss']:.1f} MHz ss |",
+        f"| throughput | one input per clock cycle: {r['inferences_per_s']:.3g} inferences/s at the ss fmax, "
+        f"latency {r['latency_ns']:.1f} ns |",
         f"| self-check | {'bit-exact' if r['check']['bit_exact'] else 'MISMATCH'} on {r['check']['vectors']} vectors "
         f"({r['check']['test_vectors']} test inputs) |",
     ]

@@ -46,6 +46,9 @@ def test_default_build_writes_every_output(digits_build):
     acc = report["accuracy"]
     assert acc["hardware_accuracy"] == acc["int_accuracy"] > 0.9
     assert abs(acc["float_accuracy"] - acc["int_accuracy"]) < 0.03
+    assert report["fmax_mhz_tt"] > report["fmax_mhz_ss"] > 10
+    assert report["inferences_per_s"] == round(report["fmax_mhz_ss"] * 1e6)
+    assert report["latency_ns"] == round(report["latency_cycles"] * 1e3 / report["fmax_mhz_ss"], 2)
     assert "module digits" in (digits_build / "digits.v").read_text()
     assert "| accuracy, hardware (simulated netlist) |" in (digits_build / "report.md").read_text()
 

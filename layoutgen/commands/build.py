@@ -87,7 +87,8 @@ def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, d
     click.echo(
         f"{top}: {r['n_cells']} cells, {r['cell_area_um2'] / 1e6:.4f} mm2 of cells "
         f"({r['cell_area_per_weight_um2']:.1f} um2/weight, {r['full_adders_per_weight']:.2f} FA/weight), "
-        f"latency {r['latency_cycles']} cycles, bit-exact on {r['check']['vectors']} vectors -> {out_dir}"
+        f"latency {r['latency_cycles']} cycles, fmax {r['fmax_mhz_tt']:.0f} MHz tt / {r['fmax_mhz_ss']:.0f} MHz ss, "
+        f"bit-exact on {r['check']['vectors']} vectors -> {out_dir}"
     )
     acc = r.get("accuracy")
     if acc:
