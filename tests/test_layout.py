@@ -100,3 +100,29 @@ def test_writer_errors(placed, pdk, tmp_path):
     assert not list(tmp_path.rglob("*.partial"))
     lib = build_library(placed, pdk)
     assert lib.name == placed.top
+
+
+def test_same_bytes_across_processes(tmp_path):
+    """Set and dict order must not leak into the file: two interpreters with different hash seeds."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from layoutgen.pdk import load_pdk\n"
+        "from layoutgen.physical.gds import write_layout\n"
+        "from layoutgen.physical.place import place\n"
+        "from layoutgen.physical.power import power_grid\n"
+        "from layoutgen.physical.samples import random_design\n"
+        "pdk = load_pdk('sky130')\n"
+        "p = place(random_design(pdk.library, 120, seed=4), pdk)\n"
+        "write_layout(p, pdk, sys.argv[1], power=power_grid(p, pdk.tech))\n"
+    )
+    outs = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"p{seed}.gds"
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        subprocess.run([sys.executable, "-c", script, str(out)], check=True, env=env)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
