@@ -5,8 +5,8 @@
 Prints per size: cells, place and write seconds, die area, utilization, HPWL of the dataflow
 placement and of the netlist-order baseline, peak memory, then the growth exponent of the run time
 (log time ratio / log size ratio between consecutive sizes; 1.0 = linear). With --route-sizes, also
-routes small designs (first router version, utilization 0.3) and prints route time, rounds and
-routed wire length against HPWL.
+places and routes small designs (layoutgen.layout, utilization 0.4) and prints the place-and-route
+time and routed wire length against HPWL.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from layoutgen.pdk import load_pdk  # noqa: E402
 from layoutgen.physical.gds import write_layout  # noqa: E402
 from layoutgen.physical.place import PlaceOptions, place  # noqa: E402
 from layoutgen.physical.power import power_grid  # noqa: E402
-from layoutgen.physical.route.router import RoutingError, route  # noqa: E402
+from layoutgen.layout import RoutingFailed, make_layout  # noqa: E402
 from layoutgen.physical.samples import random_design  # noqa: E402
 
 
@@ -65,15 +65,15 @@ def main() -> None:
         print(f"time growth {n0} -> {n1} cells: x{t1 / t0:.2f} (exponent {math.log(t1 / t0) / math.log(n1 / n0):.2f})")
     for n in [int(s) for s in args.route_sizes.split(",") if s]:
         design = random_design(pdk.library, n, seed=2)
-        p = place(design, pdk, options=PlaceOptions(utilization=0.3))
         t0 = time.perf_counter()
         try:
-            r = route(p, pdk, power=power_grid(p, pdk.tech))
-        except RoutingError as exc:
+            lay = make_layout(design, pdk, utilization=0.4)
+        except RoutingFailed as exc:
             print(f"route {n} cells: FAILED after {time.perf_counter() - t0:.1f} s: {exc}")
             continue
-        print(f"route {n} cells: {time.perf_counter() - t0:.1f} s, {r.iterations} rounds, {len(r.routes)} nets, "
-              f"wire {r.wirelength_nm / 1e6:.2f} mm (HPWL {p.hpwl_nm() / 1e6:.2f} mm), {r.via2_count} via2")
+        print(f"place+route {n} cells: {time.perf_counter() - t0:.1f} s, {lay.routing.stats['nets']} nets, "
+              f"{lay.routing.stats['reroute_rounds']} reroute rounds, wire {lay.wire_length_nm / 1e6:.2f} mm "
+              f"(HPWL {lay.placement.hpwl_nm() / 1e6:.2f} mm)")
 
 
 if __name__ == "__main__":

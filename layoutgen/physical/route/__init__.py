@@ -1,1 +1,0 @@
-"""Track router: met2 (vertical) and met3 (horizontal) grid, negotiated-congestion maze routing."""
