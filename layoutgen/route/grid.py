@@ -3,7 +3,7 @@
 Node (i, j) sits at x = x0 + i * met2 pitch, y = y0 + j * met3 pitch. Each layer keeps an owner per
 node (a net id, FREE or BLOCKED) and per edge to the next node along its direction. The spacing rules
 that the pitches alone do not guarantee are encoded as usage rules (checked on real sky130 cells and
-the official deck, /work/shared/DESIGN.md section 4):
+the official deck; design notes, DESIGN.md section 4):
 - met3 nodes of different nets may not be neighbours on one row (via2 landing pads 460 nm apart
   violate the 0.3 um met3 spacing), so a node is usable only if its row neighbours are not another's;
 - a met2 edge that runs past another net's pin pad is that net's (pads sit between met3 rows).
