@@ -237,9 +237,15 @@ class PinAccess:
                 return False
         return True
 
-    def choose(self, master: str, mirrored: bool = False) -> dict[str, AccessPoint]:
-        """One access point per pin, all mutually compatible, cheapest first (depth-first search)."""
+    def choose(self, master: str, mirrored: bool = False, usable=None) -> dict[str, AccessPoint]:
+        """One access point per pin, all mutually compatible, cheapest first (depth-first search).
+
+        usable(ap) -> bool, when given, leaves out points that the caller cannot use (e.g. next to a
+        power via stack at this instance's position).
+        """
         pts = self.points(master, mirrored)
+        if usable is not None:
+            pts = {p: tuple(ap for ap in aps if usable(ap)) for p, aps in pts.items()}
         pins = sorted(pts, key=lambda p: (len(pts[p]), p))
         chosen: dict[str, AccessPoint] = {}
 

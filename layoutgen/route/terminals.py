@@ -65,26 +65,6 @@ class Obstacles:
         return False
 
 
-def _choose_avoiding(access: PinAccess, master: str, mirrored: bool, bad) -> dict | None:
-    """Like PinAccess.choose, skipping access points for which bad(ap) is true."""
-    pts = {p: [ap for ap in aps if not bad(ap)] for p, aps in access.points(master, mirrored).items()}
-    pins = sorted(pts, key=lambda p: (len(pts[p]), p))
-    chosen: dict = {}
-
-    def search(k: int) -> bool:
-        if k == len(pins):
-            return True
-        for ap in pts[pins[k]]:
-            if all(access.compatible(ap, other) for other in chosen.values()):
-                chosen[pins[k]] = ap
-                if search(k + 1):
-                    return True
-                del chosen[pins[k]]
-        return False
-
-    return chosen if search(0) else None
-
-
 def logic_terminals(placement: Placement, access: PinAccess, grid: RouteGrid,
                     met2_obstacles: Obstacles | None = None) -> list[Terminal]:
     """One terminal per logic pin whose net has at least one other connection.
@@ -139,12 +119,13 @@ def logic_terminals(placement: Placement, access: PinAccess, grid: RouteGrid,
             nets = {cells.pin_name[q]: int(cells.pin_net[q]) for q in range(lo, hi)}
             bad = bad_at(cx, cy, nets)
             if any(bad(ap) for ap in chosen.values()):
-                chosen = _choose_avoiding(access, master, mirrored, bad)
-                if chosen is None:
+                try:
+                    chosen = access.choose(master, mirrored, usable=lambda ap: not bad(ap))
+                except LayoutgenError:
                     raise LayoutgenError(
                         f"cell {cells.names[c]} ({master}) at ({cx}, {cy}) nm has no usable pin access next to "
                         "the power grid; lower --utilization or move the straps"
-                    )
+                    ) from None
             per_cell = {c: chosen}  # pins of one cell are contiguous
         ap = per_cell[c].get(cells.pin_name[p])
         if ap is None:
