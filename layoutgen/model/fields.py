@@ -33,6 +33,23 @@ class Fields:
         item = value.reshape(()).item()
         return item.decode("ascii", "replace") if isinstance(item, bytes) else str(item)
 
+    def expect_format(self, tag: str, what: str) -> None:
+        """The archive's 'format' must be `tag` (what: e.g. 'an integer model', for the message)."""
+        if not self.has("format"):
+            raise self.error(f"no 'format' key; {what} needs format = '{tag}'")
+        found = self.text("format")
+        if found != tag:
+            raise self.error(f"wrong format tag '{found}' (expected '{tag}')")
+
+    def layer_count(self, pattern, max_layers: int) -> int:
+        """n_layers, checked against the per-layer keys (matching `pattern`, layer index in group 2)."""
+        n_layers = self.integer("n_layers", 1, max_layers)
+        for key in self.arrays:
+            match = pattern.match(key)
+            if match and int(match.group(2)) >= n_layers:
+                raise self.error(f"has '{key}' but n_layers = {n_layers}; fix n_layers or remove the extra layer")
+        return n_layers
+
     def integer(self, key: str, lo: int, hi: int) -> int:
         value = self.get(key)
         if value.size != 1 or value.dtype.kind not in "iu":

@@ -89,16 +89,8 @@ def per_input(value: np.ndarray, n_in: int, source: str, key: str) -> np.ndarray
 
 def float_model_from_arrays(arrays: dict[str, np.ndarray], source: str) -> FloatModel:
     fields = Fields(arrays, source)
-    if not fields.has("format"):
-        raise fields.error(f"no 'format' key; a float model needs format = '{FLOAT_FORMAT}'")
-    tag = fields.text("format")
-    if tag != FLOAT_FORMAT:
-        raise fields.error(f"wrong format tag '{tag}' (expected '{FLOAT_FORMAT}')")
-    n_layers = fields.integer("n_layers", 1, MAX_LAYERS)
-    for key in arrays:
-        match = _LAYER_KEY.match(key)
-        if match and int(match.group(2)) >= n_layers:
-            raise fields.error(f"has '{key}' but n_layers = {n_layers}; fix n_layers or remove the extra layer")
+    fields.expect_format(FLOAT_FORMAT, "a float model")
+    n_layers = fields.layer_count(_LAYER_KEY, MAX_LAYERS)
     layers = []
     for k in range(n_layers):
         W = fields.real(f"W{k}")

@@ -162,17 +162,9 @@ def _clip(values: np.ndarray, lo: int, hi: int) -> np.ndarray:
 
 def int_model_from_arrays(arrays: dict[str, np.ndarray], source: str) -> IntModel:
     fields = Fields(arrays, source)
-    if not fields.has("format"):
-        raise fields.error(f"no 'format' key; an integer model needs format = '{INT_FORMAT}'")
-    tag = fields.text("format")
-    if tag != INT_FORMAT:
-        raise fields.error(f"wrong format tag '{tag}' (expected '{INT_FORMAT}')")
+    fields.expect_format(INT_FORMAT, "an integer model")
     input_bits = fields.integer("input_bits", 1, MAX_DATA_BITS)
-    n_layers = fields.integer("n_layers", 1, MAX_LAYERS)
-    for key in arrays:
-        match = _LAYER_KEY.match(key)
-        if match and int(match.group(2)) >= n_layers:
-            raise fields.error(f"has '{key}' but n_layers = {n_layers}; fix n_layers or remove the extra layer")
+    n_layers = fields.layer_count(_LAYER_KEY, MAX_LAYERS)
     layers = []
     for k in range(n_layers):
         relu = fields.flag(f"relu{k}")

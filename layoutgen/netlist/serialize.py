@@ -9,14 +9,13 @@ same Design and save() of the same Design gives byte-identical files.
 """
 from __future__ import annotations
 
-import gc
 import gzip
 import io
 import json
 import os
-from contextlib import contextmanager
 from pathlib import Path
 
+from ..gcpause import gc_paused
 from ..errors import LayoutgenError
 from .cells import CellLibrary
 from .ir import Design, Instance, Module
@@ -26,18 +25,6 @@ FORMAT = "layoutgen-netlist-v1"
 
 class NetlistFileError(LayoutgenError):
     """A serialized netlist that cannot be read."""
-
-
-@contextmanager
-def gc_paused():
-    """A netlist is millions of small acyclic objects; the cyclic collector would only rescan them."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def design_to_json(design: Design) -> dict:

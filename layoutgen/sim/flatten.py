@@ -8,14 +8,13 @@ result never depends on net names.
 from __future__ import annotations
 
 import bisect
-import gc
 import re
-from contextlib import contextmanager
 from operator import itemgetter
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..gcpause import gc_paused as _gc_paused
 from ..netlist.ir import Design, Module
 from .errors import SimulationError
 
@@ -117,19 +116,6 @@ def _getter_for(design: Design, master_name: str, where: str):
         pin = pins[0]
         return lambda p: (p[pin],)
     return itemgetter(*pins)
-
-
-@contextmanager
-def _gc_paused():
-    """Flattening allocates one small list per instance and no reference cycles; without this the
-    cyclic collector rescans the whole (large) netlist many times."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def flatten(design: Design) -> FlatNetlist:
