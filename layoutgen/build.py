@@ -10,6 +10,7 @@ import json
 import shutil
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,27 +52,17 @@ class Progress:
     def __init__(self, enabled: bool = True):
         self.enabled = enabled
         self.timings: dict[str, float] = {}
-        self._t0 = time.perf_counter()
 
+    @contextmanager
     def step(self, name: str):
-        return _Step(self, name)
-
-
-class _Step:
-    def __init__(self, progress: Progress, name: str):
-        self.p, self.name = progress, name
-
-    def __enter__(self):
-        self.t = time.perf_counter()
-        if self.p.enabled:
-            print(f"layoutgen: {self.name} ...", file=sys.stderr, flush=True)
-        return self
-
-    def __exit__(self, *exc):
-        dt = time.perf_counter() - self.t
-        self.p.timings[self.name] = dt
-        if self.p.enabled and exc[0] is None:
-            print(f"layoutgen: {self.name} done in {dt:.2f} s", file=sys.stderr, flush=True)
+        t = time.perf_counter()
+        if self.enabled:
+            print(f"layoutgen: {name} ...", file=sys.stderr, flush=True)
+        yield
+        dt = time.perf_counter() - t
+        self.timings[name] = dt
+        if self.enabled:
+            print(f"layoutgen: {name} done in {dt:.2f} s", file=sys.stderr, flush=True)
 
 
 def check_top_name(top: str) -> str:

@@ -18,7 +18,7 @@ from .physical.place import PlaceOptions, Placement, place
 from .physical.power import PowerGrid, power_grid
 from .route import RouteGrid, RouteOptions, RouteResult, route
 from .route.shapes import io_shapes, route_shapes
-from .route.terminals import Obstacles, Terminal, io_pins, logic_terminals
+from .route.terminals import Obstacles, Terminal, io_pins, logic_terminals, net_names
 
 
 @dataclass
@@ -65,7 +65,7 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
         terminals.append(Terminal(p.net, p.i, j, grid.y(j), (), p.name))
     result = route(grid, terminals, route_options)
     if result.unrouted:
-        names = _names(placement)
+        names = net_names(placement)
         listed = ", ".join(names.get(n, f"net {n}") for n in result.unrouted[:10])
         raise RoutingFailed(
             f"{len(result.unrouted)} of {result.stats['nets']} nets could not be routed ({listed}"
@@ -79,12 +79,6 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
         add_label(top, pdk, text, layer, x, y)
     wl = _wire_length(result)
     return LayoutResult(placement, power, result, lib, wl)
-
-
-def _names(placement: Placement) -> dict[int, str]:
-    from .route.terminals import net_names
-
-    return net_names(placement)
 
 
 def _wire_length(result: RouteResult) -> int:

@@ -72,6 +72,7 @@ def insert_registers(
     stage: dict[int, int] = {n: 0 for n in x_nets}  # x is "made" before the input rank
     time: dict[int, float] = {n: 0.0 for n in x_nets}
     free: set[int] = set()  # tie-cell nets need no registers
+    tie_value: dict[int, int] = {}
     inst_stage = [0] * len(module.instances)
     inv_of: dict[int, int] = {}  # inverter output net -> its input net
     inv_delay = delays["inv"]["Y"]
@@ -80,7 +81,9 @@ def insert_registers(
         inst = module.instances[idx]
         m = lib[inst.master]
         if m.role == "tie":
-            free.update(inst.pins[p] for p in m.outputs)
+            for p in m.outputs:
+                free.add(inst.pins[p])
+                tie_value[inst.pins[p]] = 1 if p == "HI" else 0
             continue
         ins = [inst.pins[p] for p in m.inputs if inst.pins[p] not in free]
         d = max(delays[m.role][p] for p in m.outputs)
@@ -148,16 +151,7 @@ def insert_registers(
     y_nets = []
     for bit in y_bits:
         if is_const(bit) or bit in free:
-            value = (1 if bit == ONE else 0) if is_const(bit) else None
-            if value is None:
-                # a tie-cell net: find its value from the driver pin name
-                value = next(
-                    1 if p == "HI" else 0
-                    for inst in module.instances
-                    if lib[inst.master].role == "tie"
-                    for p, n in inst.pins.items()
-                    if n == bit
-                )
+            value = (1 if bit == ONE else 0) if is_const(bit) else tie_value[bit]
             tie = builder.cell("tie")
             y_nets.append(tie["HI" if value else "LO"])
         else:

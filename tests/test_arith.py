@@ -10,7 +10,7 @@ from layoutgen.arith.cse import build_adder_graph
 from layoutgen.arith.digits import binary_digits, csd_digits
 from layoutgen.arith.layer import ArithOptions
 from layoutgen.arith.network import build_network
-from layoutgen.arith.words import ONE, Word, is_const
+from layoutgen.arith.words import Word
 from layoutgen.model import golden
 from layoutgen.netlist.builder import ModuleBuilder
 from layoutgen.netlist.ir import Design, Module

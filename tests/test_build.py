@@ -67,9 +67,9 @@ def test_sim_command_confirms_the_build(digits_build):
     assert "bit-exact on 10362 vectors" in result.stdout
 
 
-def test_iverilog_runs_the_built_verilog_bit_exact(digits_build):
+def test_iverilog_runs_the_built_verilog_bit_exact(digits_build, pdk):
     report = json.loads((digits_build / "report.json").read_text())
-    design = load_design(digits_build / "digits.netlist.json.gz", __import__("layoutgen.pdk", fromlist=["x"]).load_pdk("sky130").library)
+    design = load_design(digits_build / "digits.netlist.json.gz", pdk.library)
     model = load_int_model(digits_build / "digits.int.npz")
     X_test = load_data(digits_build / "digits.test.npz").X_test[:200]
     rng = np.random.default_rng(5)

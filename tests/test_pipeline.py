@@ -1,7 +1,6 @@
 """Pipelining: stage delays within --stage-depth, every path through the same number of ranks."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 
 from layoutgen.arith.context import load_logic_delays
@@ -90,7 +89,7 @@ def test_deeper_stages_need_fewer_registers(pdk):
     assert flops[0] > flops[1] > flops[2]
     # an unpipelined design still has its input rank and one output flip-flop per y bit
     net = build_network(model, pdk, "m")
-    assert flops[2] == 16 * 8 + len([b for b in net.y_bits])
+    assert flops[2] == 16 * 8 + len(net.y_bits)
 
 
 def test_rejects_non_positive_depth(pdk):

@@ -34,7 +34,6 @@ def _connected(result, net, terms):
 
 
 def _check_legal(result):
-    g = result.grid
     owner2, owner3 = {}, {}
     for net, r in result.routes.items():
         for layer, i, j in r.nodes:

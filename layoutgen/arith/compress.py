@@ -69,7 +69,7 @@ def sum_terms(ctx: ArithContext, terms: list[tuple[Word, int, int]], const: int,
             # top column: only the parity matters
             acc = ONE if one else ZERO
             for n in sorted(nets, key=ctx.t):
-                acc = ctx.xor(acc, n) if not is_const(acc) or acc == ONE else n
+                acc = ctx.xor(acc, n)
             out.append(acc)
             break
         if len(nets) == 0:

@@ -8,7 +8,7 @@ import numpy as np
 from .compress import sum_terms
 from .context import ArithContext
 from .cse import AdderGraph, build_adder_graph
-from .words import ONE, ZERO, Word, is_const
+from .words import ZERO, Word
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def requantize(ctx: ArithContext, acc: Word, shift: int, relu: bool, out_bits: i
     upper = list(value_bits[out_bits:])
     ovf = ZERO
     for u in upper:
-        ovf = ctx.or2(ovf, u) if not is_const(ovf) or ovf == ONE else u
+        ovf = ctx.or2(ovf, u)
     out = []
     for bit in low:
         v = ctx.or2(bit, ovf)

@@ -9,7 +9,7 @@ from ..pdk.core import Pdk
 from .context import ArithContext, load_logic_delays
 from .cse import AdderGraph
 from .layer import ArithOptions, build_layer
-from .words import ONE, ZERO, Word, is_const
+from .words import ZERO, Word
 
 
 @dataclass
@@ -50,5 +50,3 @@ def build_network(model, pdk: Pdk, top: str, options: ArithOptions | None = None
         y_bits.extend(bits)
     return CombinationalNetwork(module, ctx, x_nets, y_bits, width, graphs)
 
-
-__all__ = ["CombinationalNetwork", "build_network", "output_width", "ONE", "ZERO", "is_const"]

@@ -57,24 +57,25 @@ class Router:
 
     # ---------------------------------------------------------------- reservations
     def _reserve_terminals(self, terminals: list[Terminal]) -> None:
+        """Claim each terminal's stub node and the met2 span its pad sits on (never ripped up)."""
         g = self.g
+        self.pad_node: dict[tuple[int, int], int] = {}
+        self.pad_edge: dict[tuple[int, int], int] = {}
         for t in terminals:
             if not (0 <= t.i < g.nx and 0 <= t.j < g.ny):
                 raise LayoutgenError(f"terminal of net {t.net} at column {t.i}, row {t.j} is outside the routing grid")
-            for (i, j) in self._pad_nodes(t):
-                o = g.n2[i, j]
-                if o not in (FREE, t.net):
-                    raise LayoutgenError(f"pin pads of nets {o} and {t.net} collide at met2 column {i}, row {j}")
-                g.n2[i, j] = t.net
+            o = g.n2[t.i, t.j]
+            if o not in (FREE, t.net):
+                raise LayoutgenError(f"pin pads of nets {o} and {t.net} collide at met2 column {t.i}, row {t.j}")
+            g.n2[t.i, t.j] = t.net
+            self.pad_node[(t.i, t.j)] = t.net
             e = self._pad_edge(t)
             if e is not None:
                 o = g.e2[e]
                 if o not in (FREE, t.net, BLOCKED):
                     raise LayoutgenError(f"pin pads of nets {o} and {t.net} share a met2 track span at column {t.i}")
                 g.e2[e] = t.net
-
-    def _pad_nodes(self, t: Terminal):
-        return [(t.i, t.j)]
+                self.pad_edge[e] = t.net
 
     def _pad_edge(self, t: Terminal):
         dy = t.y - self.g.y(t.j)
@@ -110,17 +111,15 @@ class Router:
         r = self.routes.pop(net, None)
         if r is None:
             return
-        pads = {(t.i, t.j) for t in self.terms[net]}
-        pad_edges = {self._pad_edge(t) for t in self.terms[net]}
         for layer, i, j in r.nodes:
             if layer == M2:
-                if (i, j) not in pads:
+                if self.pad_node.get((i, j)) != net:
                     g.n2[i, j] = FREE
             else:
                 g.n3[i, j] = FREE
         for layer, i, j in r.edges:
             if layer == M2:
-                if (i, j) not in pad_edges:
+                if self.pad_edge.get((i, j)) != net:
                     g.e2[i, j] = FREE
             else:
                 g.e3[i, j] = FREE
@@ -148,14 +147,11 @@ class Router:
         if ia == ib:
             if self._free2(net, ia, ja, jb):
                 return [(M2, ia, j) for j in _span(ja, jb)]
-            rows = []
         lo, hi = min(ja, jb), max(ja, jb)
         rows = sorted(set([ja, jb] + list(range(lo, hi + 1)) + [lo - 1, lo - 2, hi + 1, hi + 2]),
                       key=lambda r: (abs(r - ja) + abs(r - jb), r))
-        for jm in rows[:12]:
+        for jm in rows[:12] if ia != ib else ():
             if not 0 <= jm < self.g.ny:
-                continue
-            if ia == ib:
                 continue
             if (self._free2(net, ia, ja, jm) and self._free3(net, jm, ia, ib) and self._free2(net, ib, jm, jb)):
                 path = [(M2, ia, j) for j in _span(ja, jm)]
@@ -369,10 +365,10 @@ class Router:
         return [(l, i + i0, j + j0) for l, i, j in path], set()
 
     def _is_pad(self, owner: int, i: int, j: int) -> bool:
-        return any(t.i == i and t.j == j for t in self.terms.get(owner, ()))
+        return self.pad_node.get((i, j)) == owner
 
     def _is_pad_edge(self, owner: int, i: int, j: int) -> bool:
-        return any(self._pad_edge(t) == (i, j) for t in self.terms.get(owner, ()))
+        return self.pad_edge.get((i, j)) == owner
 
     # ---------------------------------------------------------------- one net
     def route_net(self, net: int, penalty: float | None = None) -> set | None:
@@ -471,18 +467,13 @@ def route(grid: RouteGrid, terminals: list[Terminal], options: RouteOptions = Ro
                     router._ripup(net)
                     failed.append(net)
                     continue
-                for v in victims:
-                    for layer, i, j in _contested(router, net, v):
-                        (router.hist2 if layer == M2 else router.hist3)[i, j] += 1.0
+                # history: the contested net's nodes get dearer by one per net it displaced
+                for layer, i, j in router.routes[net].nodes if victims else ():
+                    (router.hist2 if layer == M2 else router.hist3)[i, j] += float(len(victims))
                 queue.extend(sorted(victims))
         penalty *= 1.8
     stats = {"nets": len(nets), "unrouted": len(failed), "reroute_rounds": rounds}
     return RouteResult(grid, router.routes, terminals, sorted(failed), stats)
-
-
-def _contested(router: Router, net: int, victim: int):
-    r = router.routes.get(net)
-    return list(r.nodes) if r else []
 
 
 def _bbox_size(terms: list[Terminal]) -> int:

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import LayoutgenError
 from ..physical.pinaccess import PinAccess
-from ..physical.place import LOGIC, Placement
+from ..physical.place import Placement
 from ..physical.vias import Shape
 from .grid import BLOCKED, RouteGrid
 
@@ -79,7 +79,7 @@ def logic_terminals(placement: Placement, access: PinAccess, grid: RouteGrid,
         degree[list(nets)] += 1
     out: list[Terminal] = []
     chosen_cache: dict[tuple[str, bool], dict] = {}
-    per_cell: dict[int, dict] = {}
+    cur_cell, cur_chosen = -1, {}
     claimed: dict[tuple[int, int], int] = {}  # stub node -> net
 
     def node_row(cx: int, cy: int, ap, net: int) -> int | None:
@@ -110,7 +110,7 @@ def logic_terminals(placement: Placement, access: PinAccess, grid: RouteGrid,
         master = placement.masters[int(placement.master_of[c])]
         mirrored = bool(placement.mirrored[c])
         cx, cy = int(placement.x[c]), int(placement.y[c])
-        if c not in per_cell:
+        if c != cur_cell:  # pins of one cell are contiguous
             key = (master, mirrored)
             if key not in chosen_cache:
                 chosen_cache[key] = access.choose(master, mirrored)
@@ -126,8 +126,8 @@ def logic_terminals(placement: Placement, access: PinAccess, grid: RouteGrid,
                         f"cell {cells.names[c]} ({master}) at ({cx}, {cy}) nm has no usable pin access next to "
                         "the power grid; lower --utilization or move the straps"
                     ) from None
-            per_cell = {c: chosen}  # pins of one cell are contiguous
-        ap = per_cell[c].get(cells.pin_name[p])
+            cur_cell, cur_chosen = c, chosen
+        ap = cur_chosen.get(cells.pin_name[p])
         if ap is None:
             raise LayoutgenError(f"pin {cells.names[c]}/{cells.pin_name[p]} of {master} has no access point")
         y = cy + ap.y

@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import klayout.db as kdb
 
 from ..errors import LayoutgenError
 from ..netlist.ir import Design
-from .lvs_compare import (FloatingPin, Open, PinMismatch, Short, align, compare, make_top_pins,
+from .lvs_compare import (Diagnosis, FloatingPin, Open, PinMismatch, Short, align, compare, make_top_pins,
                           split_labels)
 from .lvs_extract import (abstract_cells, extract, is_physical, library_cells_in, name_instances,
                           normalize_cell_circuits, read_layout, stack_from_tech)
@@ -25,19 +25,14 @@ from .lvs_reference import GROUND_NET, POWER_NET, design_to_netlist, rail_of
 __all__ = ["LvsResult", "run_lvs", "FloatingPin", "Open", "PinMismatch", "Short"]
 
 
-@dataclass
-class LvsResult:
+@dataclass(kw_only=True)
+class LvsResult(Diagnosis):
+    """The diagnosis (opens, shorts, ... sorted for reading) plus the verdict and what was compared."""
+
     match: bool
     layout_top: str
     netlist_top: str
     power_checked: bool
-    opens: list[Open] = field(default_factory=list)
-    shorts: list[Short] = field(default_factory=list)
-    mismatched_pins: list[PinMismatch] = field(default_factory=list)
-    floating_pins: list[FloatingPin] = field(default_factory=list)
-    extra_instances: list[str] = field(default_factory=list)
-    missing_instances: list[str] = field(default_factory=list)
-    other: list[str] = field(default_factory=list)
     cells: int = 0  # leaf cell instances compared (layout side, hierarchy expanded)
     runtime_s: float = 0.0
 
