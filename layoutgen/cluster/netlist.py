@@ -1,0 +1,206 @@
+"""Netlist of a tiled model: shared partial-sum units plus one accumulation tree per neuron.
+
+Each unique unit (canonical weight vector, input width) is built once as a template Module (ports
+`a`: its k input words, `y`: its non-constant output bits), with every input arriving at time 0 so
+the template does not depend on where it is used. Every unit instance is then stamped into the flat
+top module by copying the template's cells with its nets renamed: all instances of a unit are the
+same cells with the same connections, which is what lets the layout place and route a unit once.
+The top stays flat because the pipelining pass, the simulator and LVS work on flat modules;
+`cell_groups` maps every stamped cell name to (unit id, instance index), and `unit_instance_cells`
+recovers the cells of each instance from any later version of the module (names survive pipelining).
+
+A neuron adds the output words of the unit instances it uses (sign -1: the word's inverted bits plus
+a constant, folded with the bias into the tree's constant), then requantizes as the plain build does.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..arith.compress import sum_terms
+from ..arith.context import ArithContext, load_logic_delays
+from ..arith.cse import build_adder_graph
+from ..arith.layer import ArithOptions, exact_acc_range, requantize
+from ..arith.network import CombinationalNetwork, output_width
+from ..arith.words import ZERO, Word, is_const
+from ..netlist.builder import ModuleBuilder
+from ..netlist.cells import CellLibrary
+from ..netlist.ir import Module
+from ..pdk.core import Pdk
+from .tiles import TileTable, tile_model
+
+STAMP_PREFIX = "u"
+
+
+@dataclass
+class UnitTemplate:
+    unit: int
+    module: Module  # the unit as its own module: ports a (k * input_bits) and y
+    input_nets: list[list[int]]  # per input word, its template nets (LSB first)
+    out_bits: list[int]  # template net or ZERO/ONE per output bit
+    lo: int
+    hi: int
+    arrival: dict[int, float]  # template net -> arrival (FA levels) with inputs at 0
+
+
+@dataclass
+class LayerUnits:
+    """Per-layer figures in the shape compile_model's report expects (`n_adders`)."""
+
+    n_adders: int
+    unit_instances: int
+
+
+@dataclass
+class TiledNetwork(CombinationalNetwork):
+    table: TileTable | None = None
+    templates: dict[int, UnitTemplate] = field(default_factory=dict)
+    cell_groups: dict[str, tuple[int, int]] = field(default_factory=dict)  # cell name -> (unit, instance)
+
+    def stats(self) -> dict:
+        s = self.table.stats()
+        cells = {u: len(t.module.instances) for u, t in self.templates.items()}
+        s["cells_in_units"] = len(self.cell_groups)
+        s["unit_cells_unique"] = int(sum(cells.values()))
+        return s
+
+
+def unit_template(unit: int, weights: np.ndarray, input_bits: int, library: CellLibrary,
+                  delays: dict, recoding: str) -> UnitTemplate:
+    k = len(weights)
+    module = Module(f"unit_{unit}")
+    ctx = ArithContext(ModuleBuilder(module, library), delays)
+    top = (1 << input_bits) - 1
+    nets = [[module.add_net(f"a[{i * input_bits + b}]") for b in range(input_bits)] for i in range(k)]
+    module.add_port("a", "input", [n for word in nets for n in word])
+    words = [Word(tuple(w), 0, top) for w in nets]
+    W = np.asarray(weights, dtype=np.int64)[None, :]
+    graph = build_adder_graph(W, np.zeros(1, np.int64), [0] * k, [top] * k, recoding=recoding)
+    for v in graph.vars[graph.n_inputs :]:
+        words.append(sum_terms(ctx, [(words[v.a], 0, 1), (words[v.b], v.shift, v.sign)], 0, v.lo, v.hi))
+    lo, hi = (int(v[0]) for v in exact_acc_range(W, np.zeros(1, np.int64), np.array([top] * k, dtype=object)))
+    terms = [(words[var], s, g) for (var, s), g in sorted(graph.outputs[0].items())]
+    acc = sum_terms(ctx, terms, 0, lo, hi)
+    module.add_port("y", "output", [b for b in acc.bits if not is_const(b)])
+    return UnitTemplate(unit, module, nets, list(acc.bits), lo, hi, dict(ctx.arrival))
+
+
+def _stamp(ctx: ArithContext, tmpl: UnitTemplate, inputs: list[Word], name: str,
+           groups: dict[str, tuple[int, int]], tag: tuple[int, int]) -> Word:
+    """Copy the template's cells into ctx's module with the given input words; the output word."""
+    module = ctx.b.module
+    net_map: dict[int, int] = {}
+    base = 0.0
+    for tnets, word in zip(tmpl.input_nets, inputs):
+        bits = list(word.bits) + [ZERO] * (len(tnets) - len(word.bits))
+        for tn, bit in zip(tnets, bits):
+            net_map[tn] = ctx.net_of(bit)  # a constant input bit becomes a tie net: the cell stays the same
+            base = max(base, ctx.t(bit))
+    for inst in tmpl.module.instances:
+        pins = {}
+        for pin, tn in inst.pins.items():
+            if tn not in net_map:  # an output of this cell (the template is in topological order)
+                net_map[tn] = module.add_net()
+                ctx.arrival[net_map[tn]] = base + tmpl.arrival[tn]
+            pins[pin] = net_map[tn]
+        cell = f"{name}_{inst.name}"
+        module.add_instance(cell, inst.master, pins)
+        groups[cell] = tag
+    bits = tuple(b if is_const(b) else net_map[b] for b in tmpl.out_bits)
+    return Word(bits, tmpl.lo, tmpl.hi)
+
+
+def build_tiled_network(model, pdk: Pdk, top: str, options: ArithOptions | None = None,
+                        tile: int | None = None) -> TiledNetwork:
+    """The model as shared unit instances plus per-neuron accumulation trees (one flat module)."""
+    options = options or ArithOptions()
+    k = tile or options.tile
+    table = tile_model(model, k)
+    module = Module(top)
+    builder = ModuleBuilder(module, pdk.library)
+    delays = load_logic_delays(pdk.data_dir)
+    ctx = ArithContext(builder, delays)
+    nb = int(model.input_bits)
+    x_nets = [module.add_net(f"x[{i}]") for i in range(model.n_inputs * nb)]
+    words = [Word(tuple(x_nets[i * nb : (i + 1) * nb]), 0, (1 << nb) - 1) for i in range(model.n_inputs)]
+    templates: dict[int, UnitTemplate] = {}
+    groups: dict[str, tuple[int, int]] = {}
+    per_layer = []
+    by_layer: dict[int, list[int]] = {}
+    for idx, inst in enumerate(table.instances):
+        by_layer.setdefault(inst.layer, []).append(idx)
+    for li, layer in enumerate(model.layers):
+        n_in = layer.W.shape[1]
+        made: dict[int, Word] = {}
+        adders = 0
+        for idx in by_layer.get(li, []):
+            inst = table.instances[idx]
+            if inst.unit not in templates:
+                templates[inst.unit] = unit_template(inst.unit, table.units[inst.unit], table.unit_input_bits[inst.unit],
+                                                     pdk.library, delays, options.recoding)
+            group_words = words[inst.group * k : min((inst.group + 1) * k, n_in)]
+            name = f"{STAMP_PREFIX}{inst.unit}_{inst.index}"
+            made[idx] = _stamp(ctx, templates[inst.unit], group_words, name, groups, (inst.unit, inst.index))
+            adders += 1
+        lo, hi = exact_acc_range(layer.W, layer.b, np.array([w.hi for w in words], dtype=object))
+        inst_of, sign = table.tile_instance[li], table.tile_sign[li]
+        outs = []
+        for j in range(layer.W.shape[0]):
+            terms = [(made[int(inst_of[j, g])], 0, int(sign[j, g])) for g in np.flatnonzero(sign[j])]
+            acc = sum_terms(ctx, terms, int(layer.b[j]), int(lo[j]), int(hi[j]))
+            outs.append(requantize(ctx, acc, int(layer.shift), bool(layer.relu), int(layer.out_bits)))
+        words = outs
+        per_layer.append(LayerUnits(adders, len(made)))
+    width = output_width(model) or max(w.width + (0 if w.signed else 1) for w in words)
+    y_bits: list[int] = []
+    for w in words:
+        fill = w.bits[-1] if w.signed else ZERO
+        y_bits.extend(list(w.bits[:width]) + [fill] * (width - w.width))
+    return TiledNetwork(module, ctx, x_nets, y_bits, width, per_layer, table, templates, groups)
+
+
+def unit_instance_cells(module: Module, cell_groups: dict[str, tuple[int, int]]) -> dict[tuple[int, int], list[str]]:
+    """(unit, instance) -> names of its cells still present in `module` (e.g. after pipelining)."""
+    out: dict[tuple[int, int], list[str]] = {}
+    for inst in module.instances:
+        tag = cell_groups.get(inst.name)
+        if tag is not None:
+            out.setdefault(tag, []).append(inst.name)
+    return dict(sorted(out.items()))
+
+
+def unit_integrity(module: Module, library: CellLibrary, net: TiledNetwork) -> dict:
+    """How many unit instances are still whole copies of their unit after later passes.
+
+    An instance is *complete* when all its template cells are present, and *cut* when a register
+    sits on one of its internal connections (a pipeline rank through the unit): a cut or incomplete
+    instance can no longer be stamped from the unit's layout as is.
+    """
+    cells = unit_instance_cells(module, net.cell_groups)
+    driver: dict[int, object] = {}
+    for inst in module.instances:
+        for pin in library[inst.master].outputs:
+            driver[inst.pins[pin]] = inst
+    n_complete = n_cut = 0
+    for (unit, _), names in cells.items():
+        if len(names) == len(net.templates[unit].module.instances):
+            n_complete += 1
+    by_name = {inst.name: inst for inst in module.instances}
+    for tag, names in cells.items():
+        cut = False
+        for name in names:
+            inst = by_name[name]
+            for pin in library[inst.master].inputs:
+                d = driver.get(inst.pins[pin])
+                while d is not None and library[d.master].sequential:
+                    d = driver.get(d.pins[library[d.master].inputs[0]])
+                    if d is not None and net.cell_groups.get(d.name) == tag:
+                        cut = True
+                        break
+                if cut:
+                    break
+            if cut:
+                break
+        n_cut += cut
+    return {"unit_instances": len(net.table.instances), "complete": n_complete, "cut_by_registers": n_cut}
