@@ -35,6 +35,8 @@ class BuildOptions:
     verify: bool = True  # run DRC and LVS on the layout
     utilization: float = 0.4
     layout_format: str = "gds"
+    tile: int = 0  # inputs per weight tile: shared partial-sum units (layoutgen/cluster); 0 = plain build
+    cluster: str | None = None  # --cluster spec: K, K0,K1,... or drop=F (layoutgen/cluster/build.py)
 
 
 @dataclass
@@ -44,6 +46,7 @@ class BuildResult:
     report: dict
     out_dir: Path | None = None
     timings: dict = field(default_factory=dict)
+    network: object = None  # the arithmetic's result; a cluster.netlist.TiledNetwork carries the unit cells
 
 
 class Progress:
@@ -74,7 +77,7 @@ def check_top_name(top: str) -> str:
 def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
     """The integer model as a pipelined netlist of PDK cells, with its figures."""
     progress = progress or Progress(False)
-    arith = ArithOptions(recoding=options.recoding, share=options.share)
+    arith = ArithOptions(recoding=options.recoding, share=options.share, tile=options.tile)
     with progress.step("arithmetic (shared adder graph, compressor trees)"):
         net = build_network(model, pdk, options.top, arith)
     with progress.step(f"pipeline (stage depth {options.stage_depth:g} full-adder levels)"):
@@ -124,6 +127,11 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         "logic_area_per_weight_um2": round(comb_area / n_weights, 3),
         "options": {"recoding": options.recoding, "share": options.share},
     }
+    if options.tile:  # clustering pass (layoutgen/cluster): unique units, instances, reuse ratio
+        report["options"]["tile"] = int(options.tile)
+        from .cluster.netlist import unit_integrity
+
+        report["tiles"] = {**net.stats(), "after_pipeline": unit_integrity(design.top_module, pdk.library, net)}
     tt, ss = timing["tt_025C_1v80"], timing["ss_100C_1v60"]
     report.update({
         "fmax_mhz_tt": round(tt.fmax_mhz, 2),
@@ -133,7 +141,7 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         "latency_ns": round(pipe.latency_cycles * 1e3 / ss.fmax_mhz, 2),
         "timing_wire_model": tt.wire_model,
     })
-    return BuildResult(design, model, report, timings=progress.timings)
+    return BuildResult(design, model, report, timings=progress.timings, network=net)
 
 
 def write_outputs(result: BuildResult, out_dir: Path, writers: list) -> Path:
@@ -195,8 +203,16 @@ def build_model_dir(model_path, pdk: Pdk, out_dir, options: BuildOptions, *, wei
     with progress.step(f"load {Path(model_path).name}"):
         loaded = load_model_with_info(model_path, weight_bits=weight_bits, act_bits=act_bits, calib=data)
         model = loaded.int_model
+    cluster_info = None
+    if options.cluster:
+        from .cluster.build import cluster_for_build
+
+        with progress.step(f"cluster weight tiles ({options.cluster})"):
+            model, cluster_info = cluster_for_build(model, loaded.data, options.cluster, options.tile)
     result = compile_model(model, pdk, options, progress)
     rep = result.report
+    if cluster_info is not None:
+        rep["cluster"] = cluster_info
 
     # self-check: the netlist, streamed one vector per clock, equals the golden model bit for bit
     with progress.step("simulate the netlist against the golden model"):

@@ -19,6 +19,8 @@ class ArithOptions:
     # inputs, else groups of AUTO_GROUP inputs (measured: 128x128 w4 costs 3% more area at 32 than
     # ungrouped, and the search runs several times faster; benchmarks/arith.py)
     group_size: int = 0
+    # inputs per weight tile; > 0 builds shared partial-sum units per tile (layoutgen/cluster/netlist.py)
+    tile: int = 0
 
 
 AUTO_GROUP_LIMIT = 64

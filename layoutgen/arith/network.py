@@ -32,6 +32,10 @@ def output_width(model) -> int:
 
 def build_network(model, pdk: Pdk, top: str, options: ArithOptions | None = None) -> CombinationalNetwork:
     options = options or ArithOptions()
+    if options.tile:
+        from ..cluster.netlist import build_tiled_network
+
+        return build_tiled_network(model, pdk, top, options)
     module = Module(top)
     builder = ModuleBuilder(module, pdk.library)
     ctx = ArithContext(builder, load_logic_delays(pdk.data_dir))

@@ -56,9 +56,14 @@ def _top_from(path: Path) -> str:
                    "The router is young: small designs route; large ones may not yet.")
 @click.option("--no-verify", is_flag=True, help="With --layout: skip DRC and LVS.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
+@click.option("--tile", type=int, default=None,
+              help="Build shared partial-sum units on weight tiles of K inputs (docs/cluster.md).")
+@click.option("--cluster", "cluster_spec",
+              help="Vector-quantize weight tiles: K clusters per layer, K0,K1,... per layer, or drop=F "
+                   "(smallest K losing at most F accuracy); writes the clustered int model built.")
 @user_errors
 def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, data, no_share, recoding,
-            check_vectors, utilization, layout_format, with_layout, no_verify, quiet):
+            check_vectors, utilization, layout_format, with_layout, no_verify, quiet, tile, cluster_spec):
     """Compile MODEL (default: the bundled digits example) into a hardwired pipelined netlist.
 
     Writes DIR/<top>.v (gate-level Verilog), <top>.int.npz (the integer model built),
@@ -74,8 +79,14 @@ def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, d
         raise LayoutgenError(f"{model}: no such model file; pass an int-v1 .npz, float .npz or .onnx file")
     top = check_top_name(top or _top_from(model))
     out_dir = out_dir or Path("build") / top
+    if tile is not None or cluster_spec is not None:
+        from ..cluster.build import DEFAULT_TILE
+        from ..cluster.tiles import check_tile
+
+        tile = check_tile(tile if tile is not None else DEFAULT_TILE)
     pdk = load_pdk(pdk_name)
-    options = BuildOptions(top=top, stage_depth=stage_depth, recoding=recoding, share=not no_share,
+    options = BuildOptions(tile=tile or 0, cluster=cluster_spec,
+                           top=top, stage_depth=stage_depth, recoding=recoding, share=not no_share,
                            layout=with_layout, verify=not no_verify, utilization=utilization,
                            layout_format=layout_format)
     progress = Progress(enabled=not quiet)
