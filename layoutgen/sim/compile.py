@@ -54,6 +54,7 @@ class Program:
     n_levels: int
     clock_row: int | None
     flop_rows: tuple[int, int]  # the contiguous rows of all flip-flop outputs
+    net_row: np.ndarray | None = None  # state row of each flat net (fault injection addresses nets)
 
 
 def _master_evaluators(master: CellMaster) -> list[tuple[str, Evaluator]]:
@@ -356,4 +357,5 @@ def compile_program(design: Design, flat: FlatNetlist) -> Program:
         n_levels=n_levels,
         clock_row=clock_row,
         flop_rows=(q_lo, q_hi),
+        net_row=row,
     )

@@ -8,7 +8,8 @@ the inputs of cycle t. Flip-flops start at 0.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -56,6 +57,66 @@ def _settle_into(state: np.ndarray, ops: list[ChunkOp], buffer: np.ndarray) -> N
         ins = [np.take(state, r, axis=0) for r in in_rows]
         for fn, target in outs:
             buffer[target] = fn(ins)
+
+
+@dataclass(frozen=True)
+class Shadow:
+    """A state row that stands in for what some readers see: value = fn([state rows of `sources`]).
+
+    It is recomputed right after every write of one of its sources (and at start), so a reader
+    evaluated later in the cycle sees it; `fn` may return a uint64 scalar (all lanes) or a row.
+    """
+
+    sources: tuple[int, ...]
+    fn: Callable[[list[np.ndarray]], "np.ndarray | np.uint64"]
+
+
+@dataclass
+class Injection:
+    """Fault-injection hook of run_packed: readers are redirected to shadow rows (shadow i is row n_rows + i).
+
+    read_all maps a state row to a shadow every reader of it sees (cells, flip-flops, output ports);
+    read_pin redirects one reader: (a row the reading cell or flip-flop writes, its input index, shadow).
+    Drivers keep writing the true values, so a shadow may combine several nets (a bridge). With
+    settle_passes > 1 each settle repeats until the state stops changing (a shadow read before one of
+    its sources is written this cycle); cycles still changing after the last pass are counted.
+    """
+
+    shadows: list[Shadow] = field(default_factory=list)
+    read_all: dict[int, int] = field(default_factory=dict)
+    read_pin: list[tuple[int, int, int]] = field(default_factory=list)
+    settle_passes: int = 1
+    unsettled_cycles: int = 0
+
+
+def _redirected(steps: list[Step], read_map: np.ndarray, pins: list[tuple[int, int, int]], shadow_row0: int) -> list[Step]:
+    """Steps whose input rows go through read_map, plus the single-pin redirections that hit them."""
+    out = []
+    for step in steps:
+        in_rows = [read_map[r] for r in step.in_rows]
+        for ident, j, sh in pins:
+            for _, target in step.outs:
+                rows = np.arange(target.start, target.stop) if isinstance(target, slice) else target
+                hit = np.flatnonzero(rows == ident)
+                if hit.size and j < len(in_rows):
+                    in_rows[j][hit[0]] = shadow_row0 + sh
+        out.append(Step(in_rows, step.outs, step.n_cells))
+    return out
+
+
+def _updates_after(ops: list[ChunkOp], n_rows: int, shadows_of_row: dict[int, list[int]]) -> list[list[int]]:
+    """For each chunk, the shadows to recompute after it (those with a source it writes)."""
+    is_source = np.zeros(n_rows, dtype=bool)
+    is_source[list(shadows_of_row)] = True
+    after: list[list[int]] = []
+    for _, outs in ops:
+        hit: set[int] = set()
+        for _, target in outs:
+            rows = np.arange(target.start, target.stop) if isinstance(target, slice) else target
+            for r in rows[is_source[rows]].tolist():
+                hit.update(shadows_of_row[r])
+        after.append(sorted(hit))
+    return after
 
 
 class Simulator:
@@ -157,15 +218,19 @@ class Simulator:
         packed = np.concatenate(parts, axis=1) if parts else np.zeros((n_cycles, 0, n_words(n_lanes)), np.uint64)
         return packed, n_cycles
 
-    def run_packed(self, packed_inputs: np.ndarray, n_cycles: int, words: int) -> np.ndarray:
+    def run_packed(self, packed_inputs: np.ndarray, n_cycles: int, words: int,
+                   injection: Injection | None = None) -> np.ndarray:
         """Core loop: packed_inputs (n_cycles, n_input_bits, words) -> packed outputs (n_cycles, n_output_bits, words).
 
         Input bits are ordered as the input ports (LSB first, port after port), output bits likewise.
+        `injection` (fault injection) redirects readers to shadow rows; without it the loop is untouched.
         """
         prog = self.program
         n_in = sum(p.width for p in prog.inputs)
         if packed_inputs.shape != (n_cycles, n_in, words):
             raise SimulationError(f"packed inputs have shape {packed_inputs.shape}, expected {(n_cycles, n_in, words)}")
+        if injection is not None:
+            return self._run_injected(packed_inputs, n_cycles, words, n_in, injection)
         state = np.zeros((prog.n_rows, words), dtype=np.uint64)
         if prog.const_rows.size:
             state[prog.const_rows] = prog.const_values[:, None]
@@ -183,5 +248,69 @@ class Simulator:
             _settle_into(state, edge, q_next)
             state[q_lo:q_hi] = q_next
             _settle(state, settle_out)
+            np.take(state, out_rows, axis=0, out=out[t])
+        return out
+
+    def _run_injected(self, packed_inputs: np.ndarray, n_cycles: int, words: int, n_in: int,
+                      inj: Injection) -> np.ndarray:
+        """run_packed with readers redirected to shadow rows (see Injection)."""
+        prog = self.program
+        base = prog.n_rows
+        n_sh = len(inj.shadows)
+        for row, sh in list(inj.read_all.items()) + [(r, sh) for r, _, sh in inj.read_pin]:
+            if not (0 <= row < base and 0 <= sh < n_sh):
+                raise SimulationError(f"injection refers to row {row} or shadow {sh}, outside the design")
+        read_map = np.arange(base + n_sh, dtype=np.int64)
+        for row, sh in inj.read_all.items():
+            read_map[row] = base + sh
+        shadows_of_row: dict[int, list[int]] = {}
+        for i, shadow in enumerate(inj.shadows):
+            for r in shadow.sources:
+                shadows_of_row.setdefault(int(r), []).append(i)
+
+        def phase(steps: list[Step]) -> tuple[list[ChunkOp], list[list[int]]]:
+            ops = _chunked(_redirected(steps, read_map, inj.read_pin, base), words)
+            return ops, _updates_after(ops, base, shadows_of_row)
+
+        (settle_d, after_d), (settle_out, after_out) = phase(prog.settle_d), phase(prog.settle_out)
+        q_lo, q_hi = prog.flop_rows
+        edge = [(in_rows, [(fn, slice(t.start - q_lo, t.stop - q_lo)) for fn, t in outs])
+                for in_rows, outs in _chunked(_redirected(prog.edge, read_map, inj.read_pin, base), words)]
+        after_in = sorted({i for r in range(n_in) for i in shadows_of_row.get(r, ())})
+        after_edge = sorted({i for r in range(q_lo, q_hi) for i in shadows_of_row.get(r, ())})
+
+        state = np.zeros((base + n_sh, words), dtype=np.uint64)
+        if prog.const_rows.size:
+            state[prog.const_rows] = prog.const_values[:, None]
+
+        def update(indices: list[int]) -> None:
+            for i in indices:
+                shadow = inj.shadows[i]
+                state[base + i] = shadow.fn([state[r] for r in shadow.sources])
+
+        def settle(ops: list[ChunkOp], after: list[list[int]]) -> None:
+            for _ in range(inj.settle_passes):
+                before = state.copy() if inj.settle_passes > 1 else None
+                for (in_rows, outs), upd in zip(ops, after):
+                    ins = [np.take(state, r, axis=0) for r in in_rows]
+                    for fn, target in outs:
+                        state[target] = fn(ins)
+                    update(upd)
+                if before is None or np.array_equal(before, state):
+                    return
+            inj.unsettled_cycles += 1
+
+        update(list(range(n_sh)))
+        out_rows = read_map[np.concatenate([p.rows for p in prog.outputs])] if prog.outputs else np.zeros(0, np.int64)
+        out = np.empty((n_cycles, out_rows.size, words), dtype=np.uint64)
+        q_next = np.empty((q_hi - q_lo, words), dtype=np.uint64)
+        for t in range(n_cycles):
+            state[:n_in] = packed_inputs[t]
+            update(after_in)
+            settle(settle_d, after_d)
+            _settle_into(state, edge, q_next)
+            state[q_lo:q_hi] = q_next
+            update(after_edge)
+            settle(settle_out, after_out)
             np.take(state, out_rows, axis=0, out=out[t])
         return out

@@ -1,0 +1,63 @@
+"""Post-fabrication calibration: per-output integer offsets that maximize a die's classification
+accuracy (argmax of the outputs, first maximum wins) on a calibration set.
+
+Coordinate ascent, each step exact: with the other offsets fixed, sample i is classified as output j
+exactly when c_j >= t_i = max_{k != j}(y_ik + c_k) - y_ij (+1 if the first maximum among the others
+comes before j). So the accuracy as a function of c_j is a step function with steps at the t_i, and
+the best c_j is found by sorting them. Sweeps over all outputs repeat until no offset changes.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..model import predictions
+
+
+def _best_offset(Y: np.ndarray, labels: np.ndarray, c: np.ndarray, j: int, lo: int, hi: int) -> int:
+    Z = Y + c
+    others = Z.copy()
+    others[:, j] = np.iinfo(np.int64).min
+    top = others.argmax(axis=1)
+    m = others[np.arange(len(Y)), top]
+    t = m - Y[:, j] + (top < j)  # c_j >= t: output j wins (ties go to the earlier index)
+    mine = np.sort(t[labels == j])
+    rest = np.sort(t[(labels != j) & (top == labels)])  # correct while j does not win
+
+    def correct(v: np.ndarray) -> np.ndarray:
+        return np.searchsorted(mine, v, side="right") + (rest.size - np.searchsorted(rest, v, side="right"))
+
+    cand = np.unique(np.clip(np.r_[t, lo, c[j]], lo, hi))
+    score = correct(cand)
+    best = cand[score == score.max()]
+    if c[j] in best:
+        return int(c[j])
+    return int(best[np.argmin(np.abs(best))])
+
+
+def fit_offsets(Y, labels, *, bits: int, max_sweeps: int = 10) -> np.ndarray:
+    """Offsets c (int64, one per output, within signed `bits` bits) maximizing mean(argmax(Y + c) == labels)."""
+    Y = np.asarray(Y, dtype=np.int64)
+    labels = np.asarray(labels, dtype=np.int64)
+    if Y.ndim != 2 or Y.shape[0] != labels.shape[0]:
+        raise ValueError(f"outputs {Y.shape} and labels {labels.shape} do not match")
+    lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    c = np.zeros(Y.shape[1], dtype=np.int64)
+    if Y.shape[1] < 2:
+        return c
+    for _ in range(max_sweeps):
+        changed = False
+        for j in range(Y.shape[1]):
+            v = _best_offset(Y, labels, c, j, lo, hi)
+            if v != c[j]:
+                c[j] = v
+                changed = True
+        if not changed:
+            break
+    return c
+
+
+def accuracy(Y, labels, offsets=None) -> float:
+    Y = np.asarray(Y, dtype=np.int64)
+    if offsets is not None:
+        Y = Y + np.asarray(offsets, dtype=np.int64)
+    return float(np.mean(predictions(Y) == np.asarray(labels)))
