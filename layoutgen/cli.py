@@ -10,7 +10,7 @@ import click
 
 from . import __version__
 
-SUBCOMMANDS = ["build", "sim", "quantize", "drc", "lvs", "faults"]
+SUBCOMMANDS = ["build", "sim", "quantize", "drc", "lvs", "faults", "lmbuild", "generate"]
 
 
 class _LazyGroup(click.Group):
