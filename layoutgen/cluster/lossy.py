@@ -4,7 +4,8 @@ Per layer, the non-zero tiles in canonical form (first non-zero weight positive;
 negation are one point) are clustered into K centroids with k-means (scikit-learn, fixed seed, run
 on the distinct vectors weighted by their counts, so the result depends only on the model). Each
 centroid is rounded to integers and clipped to the layer's weight range (the symmetric range of its
-weight bit width), and every tile becomes sign * its centroid. Then each neuron's bias absorbs the
+weight bit width), and every tile becomes sign * its centroid (on a short last group of inputs, the
+centroid cut to that group's width: up to K more distinct tiles). Then each neuron's bias absorbs the
 mean change of its accumulator over calibration data (the clustered model's own inputs for later
 layers, so upstream drift is corrected too). The result is an ordinary int-v1 model: it is what
 gets built and what the netlist must match bit for bit.
