@@ -37,6 +37,7 @@ class BuildOptions:
     layout_format: str = "gds"
     tile: int = 0  # inputs per weight tile: shared partial-sum units (layoutgen/cluster); 0 = plain build
     cluster: str | None = None  # --cluster spec: K, K0,K1,... or drop=F (layoutgen/cluster/build.py)
+    calibration_bits: int | None = None  # --calibration: scan-loaded output offsets of N bits, 0 = output width (layoutgen/calibration.py)
 
 
 @dataclass
@@ -86,6 +87,13 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         )
         design = Design(options.top, pdk.library, {options.top: net.module})
         design.validate()
+    offsets = None
+    if options.calibration_bits is not None:  # per-output offset registers on a scan chain (issue 8)
+        from .calibration import add_offset_registers
+
+        offsets = add_offset_registers(net.module, pdk.library, load_logic_delays(pdk.data_dir), n_outputs=model.n_outputs,
+                                       output_width=net.output_width, offset_bits=options.calibration_bits,
+                                       stage_depth=options.stage_depth)
     with progress.step("static timing (tt and ss corners)"):
         from .timing import analyze
 
@@ -141,6 +149,10 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         "latency_ns": round(pipe.latency_cycles * 1e3 / ss.fmax_mhz, 2),
         "timing_wire_model": tt.wire_model,
     })
+    if offsets is not None:
+        from .calibration import update_report
+
+        update_report(report, offsets)
     return BuildResult(design, model, report, timings=progress.timings, network=net)
 
 
@@ -226,7 +238,12 @@ def build_model_dir(model_path, pdk: Pdk, out_dir, options: BuildOptions, *, wei
             n_test = len(loaded.data.X_test)
         X = np.concatenate(sets)
         sim = Simulator(result.design)
-        Y = stream(sim, X, input_bits=model.input_bits, output_width=rep["output_width"], latency=rep["latency_cycles"])
+        if "calibration" in rep:  # scan ports: the offset registers stay 0 (layoutgen/calibration.py)
+            from .calibration import stream_build
+
+            Y = stream_build(sim, X, rep)
+        else:
+            Y = stream(sim, X, input_bits=model.input_bits, output_width=rep["output_width"], latency=rep["latency_cycles"])
         G = golden(model, X)
         bad = int(np.count_nonzero((np.asarray(Y, dtype=object) != np.asarray(G, dtype=object)).any(axis=1)))
     rep["check"] = {"vectors": int(len(X)), "test_vectors": n_test, "mismatched": bad, "bit_exact": bad == 0}

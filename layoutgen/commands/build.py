@@ -42,6 +42,9 @@ def _top_from(path: Path) -> str:
               help="Most logic per pipeline stage, in full-adder delays (smaller: faster clock, more flip-flops).")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path),
               help="Calibration/test data .npz [default: <model stem>.data.npz beside the model].")
+@click.option("--calibration", "calibration_bits", type=click.IntRange(0, 62), default=None, is_flag=False, flag_value=0,
+              help="Add per-output offset registers loaded by a scan chain (ports scan_in, scan_en, scan_out), "
+                   "--calibration=N for N-bit offsets [default width: the output width]; see docs/faults.md.")
 @click.option("--no-share", is_flag=True, help="Disable common-subexpression sharing (for comparisons).")
 @click.option("--recoding", type=click.Choice(["csd", "binary"]), default="csd", show_default=True,
               help="Weight digit recoding.")
@@ -63,7 +66,8 @@ def _top_from(path: Path) -> str:
                    "(smallest K losing at most F accuracy); writes the clustered int model built.")
 @user_errors
 def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, data, no_share, recoding,
-            check_vectors, utilization, layout_format, with_layout, no_verify, quiet, tile, cluster_spec):
+            check_vectors, utilization, layout_format, with_layout, no_verify, quiet, tile, cluster_spec,
+            calibration_bits):
     """Compile MODEL (default: the bundled digits example) into a hardwired pipelined netlist.
 
     Writes DIR/<top>.v (gate-level Verilog), <top>.int.npz (the integer model built),
@@ -88,7 +92,7 @@ def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, d
     options = BuildOptions(tile=tile or 0, cluster=cluster_spec,
                            top=top, stage_depth=stage_depth, recoding=recoding, share=not no_share,
                            layout=with_layout, verify=not no_verify, utilization=utilization,
-                           layout_format=layout_format)
+                           layout_format=layout_format, calibration_bits=calibration_bits)
     progress = Progress(enabled=not quiet)
     result = build_model_dir(
         model, pdk, out_dir, options, weight_bits=weight_bits, act_bits=act_bits, data=data,
