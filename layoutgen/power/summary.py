@@ -1,0 +1,47 @@
+"""The energy figures of a build: one activity simulation, priced at the typical and the slow corner."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..netlist.ir import Design
+from .energy import energy_from_activity
+from .activity import measure_activity
+
+TT, SS = "tt_025C_1v80", "ss_100C_1v60"
+RANDOM_VECTORS = 1024
+RANDOM_SEED = 0
+
+
+def build_inputs(model, test_inputs: np.ndarray | None) -> tuple[np.ndarray, str]:
+    """The model's test inputs when it has them, else seeded uniform random vectors; and which."""
+    if test_inputs is not None and len(test_inputs):
+        X = np.asarray(test_inputs, dtype=np.int64)
+        return X, f"test data ({len(X)} vectors, in file order)"
+    rng = np.random.default_rng(RANDOM_SEED)
+    X = rng.integers(0, 1 << int(model.input_bits), (RANDOM_VECTORS, int(model.n_inputs)), dtype=np.int64)
+    return X, f"uniform random inputs ({RANDOM_VECTORS} vectors, seed {RANDOM_SEED}; the model has no test data)"
+
+
+def energy_fields(design: Design, pdk, model, test_inputs: np.ndarray | None, report: dict) -> dict:
+    """report.json keys: energy_pj_per_inference and power_mw (typical silicon at the rated clock, the
+    slow-corner fmax that inferences_per_s uses) and an "energy" section with both corners."""
+    X, source = build_inputs(model, test_inputs)
+    activity = measure_activity(design, pdk, X, int(model.input_bits))
+    clock = float(report["fmax_mhz_ss"])
+    tt = energy_from_activity(design, pdk, activity, TT, clock)
+    ss = energy_from_activity(design, pdk, activity, SS, clock)
+    tt_fast = energy_from_activity(design, pdk, activity, TT, float(report["fmax_mhz_tt"]))
+    return {
+        "energy_pj_per_inference": round(tt.energy_pj_per_inference, 3),
+        "power_mw": round(tt.power_mw, 3),
+        "energy": {
+            "inputs": source,
+            "clock_mhz": clock,
+            "basis": "tt corner at the rated clock (the ss fmax); zero-delay activity (no glitches)",
+            "tt": tt.to_dict(),
+            "ss": ss.to_dict(),
+            "power_mw_tt_at_fmax_tt": round(tt_fast.power_mw, 3),
+            "lanes": activity.lanes,
+            "warmup_cycles": activity.warmup_cycles,
+        },
+    }
