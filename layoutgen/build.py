@@ -11,7 +11,7 @@ import shutil
 import sys
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +37,7 @@ class BuildOptions:
     layout_format: str = "gds"
     tile: int = 0  # inputs per weight tile: shared partial-sum units (layoutgen/cluster); 0 = plain build
     cluster: str | None = None  # --cluster spec: K, K0,K1,... or drop=F (layoutgen/cluster/build.py)
+    clock_mhz: float | None = None  # --clock-mhz: stage depth chosen to meet this at ss (layoutgen/clocking.py)
     calibration_bits: int | None = None  # --calibration: scan-loaded output offsets of N bits, 0 = output width (layoutgen/calibration.py)
 
 
@@ -81,6 +82,13 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
     arith = ArithOptions(recoding=options.recoding, share=options.share, tile=options.tile)
     with progress.step("arithmetic (shared adder graph, compressor trees)"):
         net = build_network(model, pdk, options.top, arith)
+    clock = None
+    if options.clock_mhz is not None:  # the deepest stages that meet the clock at ss (layoutgen/clocking.py)
+        from .clocking import choose_stage_depth
+
+        with progress.step(f"choose pipeline cuts for {options.clock_mhz:g} MHz at the ss corner"):
+            clock = choose_stage_depth(net, pdk, options.clock_mhz, top=options.top)
+        options = replace(options, stage_depth=clock.stage_depth)
     with progress.step(f"pipeline (stage depth {options.stage_depth:g} full-adder levels)"):
         pipe = insert_registers(
             net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, options.stage_depth
@@ -148,11 +156,17 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         "inferences_per_s": round(ss.fmax_mhz * 1e6),
         "latency_ns": round(pipe.latency_cycles * 1e3 / ss.fmax_mhz, 2),
         "timing_wire_model": tt.wire_model,
+        "timing": {c: t.to_dict() for c, t in timing.items()},  # per-stage delays and critical paths
     })
+    if clock is not None:
+        report["clock"] = clock.to_dict()
     if offsets is not None:
         from .calibration import update_report
 
         update_report(report, offsets)
+    from .report_md import area_fields
+
+    report.update(area_fields(report, design))  # area_um2: cell area here; the die once a layout exists
     return BuildResult(design, model, report, timings=progress.timings, network=net)
 
 
@@ -169,7 +183,9 @@ def write_outputs(result: BuildResult, out_dir: Path, writers: list) -> Path:
             writer(result, staging)
         (staging / "report.json").write_text(json.dumps(result.report, indent=2, sort_keys=True) + "\n")
         if "model" in result.report:
-            (staging / "report.md").write_text(report_markdown(result.report))
+            from .report_md import render_report
+
+            render_report(result.report, staging)  # report.md and its plots
         if out_dir.exists():
             shutil.rmtree(out_dir)
         staging.rename(out_dir)
@@ -266,9 +282,19 @@ def build_model_dir(model_path, pdk: Pdk, out_dir, options: BuildOptions, *, wei
                 arrays["y_test"] = d.y_test
             save_data(folder / f"{top}.test.npz", **arrays)
 
+    # energy per inference and power: switching activity on the test inputs (else seeded random ones)
+    from .power.summary import energy_fields
+
+    test_inputs = loaded.data.X_test if loaded.data is not None else None
+    with progress.step("energy (switching activity, tt and ss)"):
+        rep.update(energy_fields(result.design, pdk, model, test_inputs, rep))
+
     writers = [netlist_files]
     if options.layout:
         writers.append(_layout_writer(result, pdk, options, progress, pdk_root))
+    from .report_md import area_fields
+
+    rep.update(area_fields(rep, result.design))
     with progress.step(f"write {out_dir}"):
         write_outputs(result, Path(out_dir), writers)
     return result
@@ -311,45 +337,3 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
         res.report["lvs_match"] = bool(lvs.match)
 
     return write
-
-
-def report_markdown(r: dict) -> str:
-    cells = "\n".join(f"| {name} | {n} |" for name, n in sorted(r["cells"].items(), key=lambda kv: -kv[1]))
-    lines = [
-        f"# {r['top']}: build report",
-        "",
-        f"Model `{r['model']['file']}` ({r['model']['kind']}), {r['n_inputs']} inputs x {r['input_bits']} bits -> "
-        f"{r['n_outputs']} outputs x {r['output_width']} bits (two's complement).",
-        "",
-        "| figure | value |",
-        "|---|---|",
-        f"| weights (non-zero) | {r['n_weights']} ({r['n_nonzero_weights']}) |",
-        f"| cells | {r['n_cells']} |",
-        f"| cell area | {r['cell_area_um2']:.0f} um2 ({r['cell_area_per_weight_um2']:.1f} um2 per weight) |",
-        f"| logic / register area | {r['logic_area_um2']:.0f} / {r['register_area_um2']:.0f} um2 |",
-        f"| full adders | {r['full_adders']} ({r['full_adders_per_weight']:.2f} per weight) |",
-        f"| flip-flops | {r['flip_flops']} |",
-        f"| shared adders (CSE) per layer | {', '.join(str(l['shared_adders']) for l in r['layers'])} |",
-        f"| pipeline | {r['pipeline_stages']} stages of <= {r['stage_depth_fa_levels']:g} FA delays, latency {r['latency_cycles']} cycles |",
-        f"| clock (static timing, estimated wire load) | fmax {r['fmax_mhz_tt']:.1f} MHz tt, {r['fmax_mhz_ss']:.1f} MHz ss |",
-        f"| throughput | one input per clock cycle: {r['inferences_per_s']:.3g} inferences/s at the ss fmax, "
-        f"latency {r['latency_ns']:.1f} ns |",
-        f"| self-check | {'bit-exact' if r['check']['bit_exact'] else 'MISMATCH'} on {r['check']['vectors']} vectors "
-        f"({r['check']['test_vectors']} test inputs) |",
-    ]
-    acc = r.get("accuracy")
-    if acc:
-        for key, label in (("float_accuracy", "float model"), ("int_accuracy", "integer model"),
-                           ("hardware_accuracy", "hardware (simulated netlist)")):
-            if acc.get(key) is not None:
-                lines.append(f"| accuracy, {label} | {acc[key]:.4f} on {acc['samples']} test samples |")
-    if "die_width_um" in r:
-        lines += [
-            f"| die | {r['die_width_um']:.2f} x {r['die_height_um']:.2f} um ({r['die_area_mm2']:.4f} mm2), "
-            f"utilization {r['utilization']:.3f} |",
-            f"| routing | {r['routed_nets']} nets, {r['wire_length_um']:.0f} um of met2/met3 |",
-        ]
-    if "drc_violations" in r:
-        lines += [f"| DRC | {r['drc_violations']} violations |", f"| LVS | {'match' if r['lvs_match'] else 'MISMATCH'} |"]
-    lines += ["", "## Cells", "", "| cell | count |", "|---|---|", cells, ""]
-    return "\n".join(lines)

@@ -37,7 +37,7 @@ def digits_build(tmp_path_factory):
 def test_default_build_writes_every_output(digits_build):
     names = sorted(p.name for p in digits_build.iterdir())
     assert names == sorted(["digits.v", "digits.int.npz", "digits.netlist.json.gz", "digits.test.npz",
-                            "report.json", "report.md"])
+                            "report.json", "report.md", "report_area.png", "report_energy.png", "report_timing.png"])
     report = json.loads((digits_build / "report.json").read_text())
     assert REPORT_KEYS <= set(report)
     model = load_int_model(digits_build / "digits.int.npz")

@@ -40,6 +40,9 @@ def _top_from(path: Path) -> str:
 @click.option("--act-bits", type=click.IntRange(1, 8), help="Quantize a float model's activations to N bits.")
 @click.option("--stage-depth", default=8.0, show_default=True, type=click.FloatRange(min=0.5),
               help="Most logic per pipeline stage, in full-adder delays (smaller: faster clock, more flip-flops).")
+@click.option("--clock-mhz", type=float, default=None,
+              help="Target clock (MHz) at the slow corner (ss, 100 C, 1.60 V): chooses the stage depth with the "
+                   "fewest register ranks that meets it (overrides --stage-depth).")
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path),
               help="Calibration/test data .npz [default: <model stem>.data.npz beside the model].")
 @click.option("--calibration", "calibration_bits", type=click.IntRange(0, 62), default=None, is_flag=False, flag_value=0,
@@ -65,7 +68,7 @@ def _top_from(path: Path) -> str:
               help="Vector-quantize weight tiles: K clusters per layer, K0,K1,... per layer, or drop=F "
                    "(smallest K losing at most F accuracy); writes the clustered int model built.")
 @user_errors
-def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, data, no_share, recoding,
+def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, clock_mhz, data, no_share, recoding,
             check_vectors, utilization, layout_format, with_layout, no_verify, quiet, tile, cluster_spec,
             calibration_bits):
     """Compile MODEL (default: the bundled digits example) into a hardwired pipelined netlist.
@@ -92,7 +95,7 @@ def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, d
     options = BuildOptions(tile=tile or 0, cluster=cluster_spec,
                            top=top, stage_depth=stage_depth, recoding=recoding, share=not no_share,
                            layout=with_layout, verify=not no_verify, utilization=utilization,
-                           layout_format=layout_format, calibration_bits=calibration_bits)
+                           layout_format=layout_format, clock_mhz=clock_mhz, calibration_bits=calibration_bits)
     progress = Progress(enabled=not quiet)
     result = build_model_dir(
         model, pdk, out_dir, options, weight_bits=weight_bits, act_bits=act_bits, data=data,
@@ -105,6 +108,8 @@ def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, d
         f"latency {r['latency_cycles']} cycles, fmax {r['fmax_mhz_tt']:.0f} MHz tt / {r['fmax_mhz_ss']:.0f} MHz ss, "
         f"bit-exact on {r['check']['vectors']} vectors -> {out_dir}"
     )
+    click.echo(f"{top}: energy {r['energy_pj_per_inference']:.1f} pJ per inference, {r['power_mw']:.2f} mW at "
+               f"{r['fmax_mhz_ss']:.0f} MHz (tt silicon at the ss fmax)")
     acc = r.get("accuracy")
     if acc:
         parts = [f"{k.replace('_accuracy', '')} {acc[k]:.4f}" for k in ("float_accuracy", "int_accuracy", "hardware_accuracy") if acc.get(k) is not None]
