@@ -1,0 +1,101 @@
+"""`layoutgen lmbuild MODEL -o DIR` and `layoutgen generate DIR --prompt ... --streams N`."""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from layoutgen.charlm import load_chip_dir, load_spec, reference_generate
+from layoutgen.cli import main
+from layoutgen.model import load_int_model
+from layoutgen.pdk.core import load_pdk
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "charlm"
+PDK = load_pdk("sky130")
+
+
+def _run(args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def chip_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("lm") / "chip"
+    r = _run(["lmbuild", EXAMPLE / "charlm.int.npz", "-o", out, "-q"])
+    assert r.exit_code == 0, r.output
+    assert "identical to the numpy reference" in r.output
+    return out
+
+
+def test_lmbuild_writes_a_complete_reproducible_folder(chip_dir, tmp_path):
+    names = sorted(p.name for p in chip_dir.iterdir())
+    assert names == ["charlm_chip.int.npz", "charlm_chip.lm.json", "charlm_chip.netlist.json.gz", "charlm_chip.v",
+                     "report.json"]
+    rep = json.loads((chip_dir / "report.json").read_text())
+    assert rep["streams"] == rep["core_latency_cycles"] + 1 == rep["token_interval_cycles"]
+    assert rep["check"]["identical"] and rep["check"]["streams"] == rep["streams"]
+    assert rep["tokens_per_s_tt"] == round(rep["fmax_mhz_tt"] * 1e6)
+    assert rep["tokens_per_s_per_stream_ss"] == round(rep["fmax_mhz_ss"] * 1e6 / rep["streams"])
+    assert 0 < rep["fmax_mhz_ss"] < rep["fmax_mhz_tt"]
+    assert rep["n_cells"] == sum(rep["cells"].values())
+    again = tmp_path / "again"
+    assert _run(["lmbuild", EXAMPLE / "charlm.int.npz", "-o", again, "-q"]).exit_code == 0
+    for name in names:
+        assert (again / name).read_bytes() == (chip_dir / name).read_bytes(), name
+    assert "/work/" not in (chip_dir / "charlm_chip.v").read_text()[:2000]
+
+
+def test_generate_prints_the_reference_text_for_every_stream(chip_dir):
+    prompts = ["The chip ", "layout", "a netlist"]
+    r = _run(["generate", chip_dir, "-p", prompts[0], "-p", prompts[1], "-p", prompts[2], "--streams", 5, "-n", 20])
+    assert r.exit_code == 0, r.output
+    model, spec = load_int_model(EXAMPLE / "charlm.int.npz"), load_spec(EXAMPLE / "charlm.lm.json")
+    stream_prompts = [spec.encode(prompts[s % 3]) for s in range(5)]
+    ref = reference_generate(model, spec, stream_prompts, [20] * 5)
+    for s in range(5):
+        assert f"[{s}] {spec.decode(stream_prompts[s])}|{spec.decode(ref[s])}\n" in r.output
+    assert "identical to the numpy reference, token for token" in r.output
+    assert re.search(r"5 of \d+ streams x 20 tokens in \d+ cycles", r.output)
+
+
+def test_generate_follow_prints_tokens_as_they_leave(chip_dir):
+    r = _run(["generate", chip_dir, "-p", "abc", "--streams", 2, "-n", 3, "--follow"])
+    assert r.exit_code == 0, r.output
+    events = re.findall(r"cycle +(\d+) +stream +(\d) +'(.)'", r.output)
+    assert len(events) == 6 and [int(c) for c, _, _ in events] == sorted(int(c) for c, _, _ in events)
+    assert [s for _, s, _ in events] == ["0", "1"] * 3
+
+
+def test_generate_iverilog_agrees(chip_dir):
+    assert shutil.which("iverilog"), "install Icarus Verilog: apt-get install iverilog"
+    r = _run(["generate", chip_dir, "-p", "pipe", "-p", "the ", "-n", 3, "--iverilog", 3])
+    assert r.exit_code == 0, r.output
+    assert "iverilog: identical for 3 tokens per stream" in r.output
+
+
+def test_bad_prompt_character_is_a_one_line_error(chip_dir):
+    r = CliRunner().invoke(main, ["generate", str(chip_dir), "-p", "chip #7"])
+    assert r.exit_code == 2
+    lines = r.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("layoutgen: error: --prompt 'chip #7': character '#' at position 5")
+
+
+def test_too_many_streams_and_not_a_chip_folder(chip_dir, tmp_path):
+    P = load_chip_dir(chip_dir, PDK).chip.streams
+    r = CliRunner().invoke(main, ["generate", str(chip_dir), "-p", "a", "--streams", str(P + 1)])
+    assert r.exit_code == 2 and f"the chip serves {P}" in r.output
+    r = CliRunner().invoke(main, ["generate", str(tmp_path), "-p", "a"])
+    assert r.exit_code == 2 and "layoutgen lmbuild" in r.output
+
+
+def test_lmbuild_without_spec_is_an_error(tmp_path):
+    model = tmp_path / "m.int.npz"
+    model.write_bytes((EXAMPLE / "charlm.int.npz").read_bytes())
+    r = CliRunner().invoke(main, ["lmbuild", str(model), "-o", str(tmp_path / "out")])
+    assert r.exit_code == 2 and "m.lm.json: no language-model spec" in r.output
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
