@@ -284,3 +284,22 @@ def test_bad_input_is_a_clear_error(small, pdk):
         estimate_energy(res.design, pdk, model, X[:, :5], TT, 100.0)
     with pytest.raises(LayoutgenError, match="net_wire_cap_ff"):
         estimate_energy(res.design, pdk, model, X, TT, 100.0, net_wire_cap_ff={10 ** 9: 1.0})
+
+
+def test_other_input_ports_are_held_at_zero(pdk):
+    """x -> dff -> and2(., en) -> dff -> y: with en held at 0 nothing after the gate switches."""
+    mod = Module("gated")
+    x, en, clk, q0, g, y = (mod.add_net(n) for n in ("x", "en", "clk", "q0", "g", "y"))
+    mod.add_instance("ff_in", P + "dfxtp_1", {"D": x, "CLK": clk, "Q": q0})
+    mod.add_instance("u", pdk.library.role("and2").name, {"A": q0, "B": en, "X": g})
+    mod.add_instance("ff_out", P + "dfxtp_1", {"D": g, "CLK": clk, "Q": y})
+    mod.add_port("clk", "input", [clk])
+    mod.add_port("x", "input", [x])
+    mod.add_port("en", "input", [en])
+    mod.add_port("y", "output", [y])
+    design = Design("gated", pdk.library, {"gated": mod})
+    design.validate()
+    act = measure_activity(design, pdk, _alternating(), 1)
+    top = act.graph.flat.top_nets
+    assert act.toggles[top[[x, q0]]].tolist() == [1.0, 1.0]
+    assert act.toggles[top[[en, g, y]]].tolist() == [0.0, 0.0, 0.0]
