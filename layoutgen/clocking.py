@@ -3,8 +3,9 @@
 The pipeliner cuts stages by a logic budget in full-adder levels (stage depth); static timing tells
 what clock a cut reaches. A deeper stage means fewer register ranks and a slower clock, so the search
 looks for the largest stage depth on a grid (GRID_STEP levels) whose fmax at the slow corner is at
-least F: first the whole network in one stage, then the smallest depth (if even that fails, F cannot
-be met), then bisection in between. Each trial pipelines a fresh copy of the combinational network,
+least F: first the whole network in one stage, then depths predicted by a straight line of period
+over depth through the nearest known points, narrowing a bracket until neighbouring grid points
+straddle F (if even the smallest depth fails, F cannot be met). Each trial pipelines a fresh copy of the combinational network,
 so the adder graph is built once. Timing uses the pre-layout wire estimate of layoutgen.timing:
 routed wires are longer on large dies, so leave some margin.
 """
@@ -31,6 +32,7 @@ class Trial:
     stages: int
     latency_cycles: int
     max_stage_delay: float = 0.0  # full-adder levels, as the pipeliner counts them
+    overhead_ps: float = 0.0  # the critical path's clock-to-Q plus setup: the period of a stage without logic
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,12 @@ def pipeline_trial(net, pdk, stage_depth: float, top: str, corner: str = SLOW_CO
                             net.y_bits, stage_depth)
     design = Design(top, pdk.library, {top: module})
     rep = analyze(design, pdk, corner=corner)
-    return Trial(float(stage_depth), float(rep.fmax_mhz), int(pipe.flip_flops), int(pipe.stages),
-                 int(pipe.latency_cycles), float(pipe.max_stage_delay))
+    path = rep.critical_path
+    launch = path[1].arrival_ps if len(path) > 1 and path[0].instance and path[0].instance == path[1].instance else 0.0
+    dff = pdk.library.role("dff").name
+    flops = sum(1 for inst in module.instances if inst.master == dff)  # after the pipeliner's dead-cell cleanup
+    return Trial(float(stage_depth), float(rep.fmax_mhz), flops, int(pipe.stages), int(pipe.latency_cycles),
+                 float(pipe.max_stage_delay), float(launch + rep.setup_ps))
 
 
 def choose_stage_depth(net, pdk, clock_mhz: float, *, top: str, corner: str = SLOW_CORNER,
@@ -105,25 +111,27 @@ def choose_stage_depth(net, pdk, clock_mhz: float, *, top: str, corner: str = SL
     trials[grid[-1]] = replace(whole, stage_depth=grid[-1])
     if whole.fmax_mhz >= target:
         return _choice(target, corner, trials[grid[-1]], trials)
-    fastest = run(grid[0])
-    if fastest.fmax_mhz < target:
-        raise LayoutgenError(
-            f"--clock-mhz {target:g}: not reachable at the {corner} corner; the shortest pipeline stages "
-            f"(stage depth {grid[0]:g} full-adder levels, {fastest.flip_flops} flip-flops) reach "
-            f"{fastest.fmax_mhz:.1f} MHz: ask for at most that"
-        )
-    lo, hi = 0, len(grid) - 1  # grid[lo] meets the target, grid[hi] does not
-    # the clock period grows about linearly with the stage depth: probe where the line through the
-    # bracket ends meets the target period, then the grid point beside it on the other side
-    want = 1e3 / target
+    # The period grows about linearly with the stage depth, from the flip-flop overhead at depth 0:
+    # probe where the line through the nearest known points meets the target period, then the grid
+    # point beside it on the other side. lo = -1 stands for that depth-0 point (no passing depth yet).
+    want = 1e6 / target
+    lo, hi = -1, len(grid) - 1  # grid[lo] meets the target, grid[hi] does not
     neighbour = None
-    while hi - lo > 1:
+    while hi - lo > 1 or lo < 0:
+        if hi == 0:
+            fastest = trials[grid[0]]
+            raise LayoutgenError(
+                f"--clock-mhz {target:g}: not reachable at the {corner} corner; the shortest pipeline stages "
+                f"(stage depth {grid[0]:g} full-adder levels, {fastest.flip_flops} flip-flops) reach "
+                f"{fastest.fmax_mhz:.1f} MHz: ask for at most that"
+            )
         if neighbour is not None and lo < neighbour < hi:
             k, neighbour = neighbour, None
         else:
-            p_lo, p_hi = 1e3 / trials[grid[lo]].fmax_mhz, 1e3 / trials[grid[hi]].fmax_mhz
-            frac = (want - p_lo) / (p_hi - p_lo) if p_hi > p_lo else 0.5
-            k = min(hi - 1, max(lo + 1, lo + int(math.floor(frac * (hi - lo)))))
+            d_lo, p_lo = (grid[lo], 1e6 / trials[grid[lo]].fmax_mhz) if lo >= 0 else (0.0, whole.overhead_ps)
+            d_hi, p_hi = grid[hi], 1e6 / trials[grid[hi]].fmax_mhz
+            d = d_lo + (want - p_lo) / (p_hi - p_lo) * (d_hi - d_lo) if p_hi > p_lo else (d_lo + d_hi) / 2
+            k = min(hi - 1, max(lo + 1, int(math.floor((d - min_depth) / step + 1e-9))))
             neighbour = -1
         meets = run(grid[k]).fmax_mhz >= target
         if meets:

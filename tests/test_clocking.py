@@ -1,13 +1,18 @@
 """--clock-mhz: the pipeline depth search meets the target at the slow corner with the fewest ranks."""
 from __future__ import annotations
 
+import json
+
 import pytest
+from click.testing import CliRunner
 
 from layoutgen.arith.layer import ArithOptions
 from layoutgen.arith.network import build_network
 from layoutgen.build import BuildOptions, compile_model
+from layoutgen.cli import main
 from layoutgen.clocking import GRID_STEP, SLOW_CORNER, choose_stage_depth, pipeline_trial
 from layoutgen.errors import LayoutgenError
+from layoutgen.model import save_int_model
 
 from conftest import random_int_model
 
@@ -68,3 +73,19 @@ def test_build_with_clock_target_reports_the_choice(model, pdk):
     assert r["flip_flops"] == r["clock"]["flip_flops"] and r["pipeline_stages"] > whole["pipeline_stages"]
     again = compile_model(model, pdk, BuildOptions(top="clk_t", clock_mhz=1.3 * whole["fmax_mhz_ss"])).report
     assert again == r
+
+
+def test_cli_clock_option_and_its_error(model, tmp_path):
+    path = tmp_path / "clk_t.int.npz"
+    save_int_model(model, path)
+    run = CliRunner().invoke(main, ["build", "-q", str(path), "--out", str(tmp_path / "o"), "--clock-mhz", "5000",
+                                    "--check-vectors", "10"])
+    assert run.exit_code == 2
+    assert "--clock-mhz 5000: not reachable" in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "o").exists()
+    run = CliRunner().invoke(main, ["build", "-q", str(path), "--out", str(tmp_path / "o"), "--clock-mhz", "60",
+                                    "--check-vectors", "10"])
+    assert run.exit_code == 0, run.stderr
+    r = json.loads((tmp_path / "o" / "report.json").read_text())
+    assert r["fmax_mhz_ss"] >= 60 and r["clock"]["clock_target_mhz"] == 60
+    assert "`--clock-mhz 60`" in (tmp_path / "o" / "report.md").read_text()
