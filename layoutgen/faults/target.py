@@ -12,7 +12,7 @@ from ..model import IntModel, load_data, load_int_model
 from ..netlist.ir import Design
 from ..netlist.serialize import load_design
 from ..pdk.core import Pdk
-from ..physical.place import PlaceOptions, place
+from ..physical.place import PlaceOptions, Placement, place
 from ..sim import Simulator
 from ..sim.check import read_report
 from ..sim.flatten import flatten
@@ -34,6 +34,7 @@ class FaultTarget:
     X_hold: np.ndarray  # ... and the held-out set the recovered accuracy is measured on
     y_hold: np.ndarray
     calib_source: str
+    placement: Placement
 
     @property
     def stream_args(self) -> dict:
@@ -81,4 +82,4 @@ def open_build_dir(build_dir, pdk: Pdk, *, data=None, utilization: float = 0.4, 
     placement = place(design, pdk, options=PlaceOptions(utilization=utilization))
     sim = Simulator(design)
     sites = defect_sites(design, pdk, placement, flatten(design).net_names)
-    return FaultTarget(top, report, design, model, sim, sites, X, y, Xc, yc, Xh, yh, source)
+    return FaultTarget(top, report, design, model, sim, sites, X, y, Xc, yc, Xh, yh, source, placement)
