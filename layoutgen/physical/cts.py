@@ -257,6 +257,7 @@ class _Rows:
             ts = np.sort(t_site[t_row == r])
             self.owner[r, ts] = self.TAP
             self.taps.append(np.r_[-1, ts, p.row_sites])  # segment bounds, exclusive
+        self.free = (self.owner == self.FREE).sum(axis=1)  # free sites per row
 
     def _best_in_row(self, r: int, ts: float, w: int) -> tuple[float, int, int] | None:
         """(cost in sites, segment index, buffer site) of the best segment of row r for a w-site cell."""
@@ -340,19 +341,18 @@ class _Rows:
             self.owner[r, self.site[c]:self.site[c] + self.w[c]] = c
         self.owner[r, taps] = self.TAP
         self.taps[r] = np.r_[-1, np.asarray(taps, dtype=np.int64), p.row_sites]
+        self.free[r] = int((self.owner[r] == self.FREE).sum())
         return True
 
-    def insert(self, x_nm: float, y_nm: float, w: int) -> tuple[int, int] | None:
-        """Put a w-site cell as near the point as possible; returns its (row, site) or None if no room."""
+    def _search(self, drs, tr: int, ts: float, w: int):
+        """Best (row, segment, site) and its cost (nm) over rows tr +- dr for dr in drs."""
         p = self.pl
-        tr = int(np.clip((y_nm - p.core[1]) // p.row_nm, 0, p.n_rows - 1))
-        ts = (x_nm - p.core[0]) / p.site_nm - w / 2
         best, best_cost = None, np.inf
-        for dr in range(p.n_rows):
+        for dr in drs:
             if dr * p.row_nm >= best_cost:
                 break
             for r in sorted({tr - dr, tr + dr}):
-                if not 0 <= r < p.n_rows:
+                if not 0 <= r < p.n_rows or self.free[r] < w:
                     continue
                 got = self._best_in_row(r, ts, w)
                 if got is None:
@@ -360,11 +360,22 @@ class _Rows:
                 cost = got[0] * p.site_nm + dr * p.row_nm
                 if cost < best_cost:
                     best, best_cost = (r, got[1], got[2]), cost
+        return best, best_cost
+
+    def insert(self, x_nm: float, y_nm: float, w: int) -> tuple[int, int] | None:
+        """Put a w-site cell as near the point as possible; returns its (row, site) or None if no room."""
+        p = self.pl
+        tr = int(np.clip((y_nm - p.core[1]) // p.row_nm, 0, p.n_rows - 1))
+        ts = (x_nm - p.core[0]) / p.site_nm - w / 2
+        near = min(p.n_rows, REPACK_AFTER_ROWS + 1)
+        best, best_cost = self._search(range(near), tr, ts, w)
         if best is None or best_cost > REPACK_AFTER_ROWS * p.row_nm:
             for dr in range(p.n_rows):
                 for r in sorted({tr - dr, tr + dr}):
                     if 0 <= r < p.n_rows and self._repack(r, ts, w):
                         return r, int(self.site[-1])
+        if best is None:  # no row can be re-packed either: any segment with room, however far
+            best, best_cost = self._search(range(near, p.n_rows), tr, ts, w)
         if best is None:
             return None
         r, k, site = best
@@ -388,6 +399,7 @@ class _Rows:
         seg[seg >= 0] = self.FREE
         for c in cells + [new]:
             self.owner[r, self.site[c]:self.site[c] + self.w[c]] = c
+        self.free[r] -= w
         return r, site
 
 
