@@ -16,7 +16,7 @@ from layoutgen.cluster import (
     canonical_tiles, cluster_model, parse_cluster_spec, reconstruct_weights, tile_matrix, tile_model,
 )
 from layoutgen.cluster.curve import accuracy_curve, choose_k, plot_curve
-from layoutgen.cluster.netlist import unit_instance_cells, unit_integrity
+from layoutgen.cluster.netlist import unit_instance_cells, unit_integrity, unit_table_json
 from layoutgen.errors import LayoutgenError
 from layoutgen.model import IntLayer, IntModel, golden, load_data, load_int_model, save_int_model
 from layoutgen.netlist.ir import Design
@@ -260,3 +260,16 @@ def test_cli_clustered_build_writes_and_matches_the_clustered_model(tmp_path):
     t = report["tiles"]
     assert t["tile"] == 4 and t["units"] <= 32 and t["unit_instances"] < t["tiles"]
     assert report["accuracy"]["hardware_accuracy"] == report["accuracy"]["int_accuracy"]
+
+
+def test_unit_table_json_names_every_stamped_cell(pdk):
+    model = random_int_model(**MODELS["w2 17-12-4 last relu"])
+    net = build_network(model, pdk, "m", ArithOptions(tile=4))
+    data = unit_table_json(net)
+    json.dumps(data)  # plain data
+    names = set()
+    for unit in data["units"]:
+        for inst in unit["instances"]:
+            names.update(inst["cell_prefix"] + cell for cell, _ in unit["cells"])
+    assert names == set(net.cell_groups)
+    assert sum(len(u["instances"]) for u in data["units"]) == data["stats"]["unit_instances"]

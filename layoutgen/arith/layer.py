@@ -21,6 +21,7 @@ class ArithOptions:
     group_size: int = 0
     # inputs per weight tile; > 0 builds shared partial-sum units per tile (layoutgen/cluster/netlist.py)
     tile: int = 0
+    tile_min_uses: int = 2  # a tile's partial sum becomes a shared unit when at least this many neurons use it
 
 
 AUTO_GROUP_LIMIT = 64

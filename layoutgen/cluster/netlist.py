@@ -28,7 +28,7 @@ from ..netlist.builder import ModuleBuilder
 from ..netlist.cells import CellLibrary
 from ..netlist.ir import Module
 from ..pdk.core import Pdk
-from .tiles import TileTable, tile_model
+from .tiles import TileTable, keep_shared, tile_model
 
 STAMP_PREFIX = "u"
 # partial sums per subexpression-search group in the accumulation (as ArithOptions.group_size for
@@ -120,7 +120,7 @@ def build_tiled_network(model, pdk: Pdk, top: str, options: ArithOptions | None 
     """The model as shared unit instances plus per-neuron accumulation trees (one flat module)."""
     options = options or ArithOptions()
     k = tile or options.tile
-    table = tile_model(model, k)
+    table = keep_shared(tile_model(model, k), options.tile_min_uses)
     module = Module(top)
     builder = ModuleBuilder(module, pdk.library)
     delays = load_logic_delays(pdk.data_dir)
@@ -146,7 +146,7 @@ def build_tiled_network(model, pdk: Pdk, top: str, options: ArithOptions | None 
             name = f"{STAMP_PREFIX}{inst.unit}_{inst.index}"
             made[idx] = _stamp(ctx, templates[inst.unit], group_words, name, groups, (inst.unit, inst.index))
         lo, hi = exact_acc_range(layer.W, layer.b, np.array([w.hi for w in words], dtype=object))
-        accs, shared = _accumulate(ctx, table, li, made, layer, lo, hi, options)
+        accs, shared = _accumulate(ctx, table, li, made, words, layer, lo, hi, options)
         words = [requantize(ctx, acc, int(layer.shift), bool(layer.relu), int(layer.out_bits)) for acc in accs]
         per_layer.append(LayerUnits(shared, len(made)))
     width = output_width(model) or max(w.width + (0 if w.signed else 1) for w in words)
@@ -157,25 +157,42 @@ def build_tiled_network(model, pdk: Pdk, top: str, options: ArithOptions | None 
     return TiledNetwork(module, ctx, x_nets, y_bits, width, per_layer, table, templates, groups)
 
 
-def _accumulate(ctx: ArithContext, table: TileTable, li: int, made: dict[int, Word], layer, lo, hi,
-                options: ArithOptions) -> tuple[list[Word], int]:
-    """Each neuron's accumulator: bias + sum of sign * partial sum over its tiles.
+def _accumulate(ctx: ArithContext, table: TileTable, li: int, made: dict[int, Word], inputs: list[Word], layer,
+                lo, hi, options: ArithOptions) -> tuple[list[Word], int]:
+    """Each neuron's accumulator: bias + its shared partial sums (with their signs) + its flat tiles.
 
-    With options.share, sums of two partial sums used by several neurons are made once (the same
-    greedy common-subexpression search as the plain build, on the matrix of unit-instance signs);
-    these adders sit outside the units, so every unit stays a whole, stampable cell.
+    Columns, per input group: that group's unit instances, then its raw inputs (carrying the weights
+    of the tiles left flat). With options.share, two-term patterns used by several neurons (over
+    partial sums and inputs alike) are made once by the same greedy common-subexpression search as
+    the plain build; these adders sit outside the units, so every unit stays a whole, stampable cell.
     """
     inst_of, sign = table.tile_instance[li], table.tile_sign[li]
-    cols = sorted(made)
-    col_of = {idx: c for c, idx in enumerate(cols)}
-    M = np.zeros((layer.W.shape[0], len(cols)), dtype=np.int64)
-    for j, g in zip(*np.nonzero(sign)):
-        M[j, col_of[int(inst_of[j, g])]] = sign[j, g]
-    unit_words = [made[idx] for idx in cols]
-    graph = build_adder_graph(M, layer.b, [w.lo for w in unit_words], [w.hi for w in unit_words],
-                              share=options.share and len(cols) > 1,
+    k = table.tile
+    n_out, n_in = layer.W.shape
+    flat = np.repeat((inst_of < 0) & (sign != 0), k, axis=1)[:, :n_in]
+    R = np.where(flat, layer.W, 0)
+    by_group: dict[int, list[int]] = {}
+    for idx in sorted(made):
+        by_group.setdefault(table.instances[idx].group, []).append(idx)
+    cols: list[tuple[str, int]] = []
+    for g in range(inst_of.shape[1]):
+        cols += [("u", idx) for idx in by_group.get(g, [])]
+        cols += [("x", i) for i in range(g * k, min((g + 1) * k, n_in)) if R[:, i].any()]
+    M = np.zeros((n_out, len(cols)), dtype=np.int64)
+    col_words = []
+    for c, (kind, idx) in enumerate(cols):
+        if kind == "x":
+            M[:, c] = R[:, idx]
+            col_words.append(inputs[idx])
+        else:
+            inst = table.instances[idx]
+            for j, sg in inst.uses:
+                M[j, c] = sg
+            col_words.append(made[idx])
+    graph = build_adder_graph(M, layer.b, [w.lo for w in col_words], [w.hi for w in col_words],
+                              recoding=options.recoding, share=options.share and len(cols) > 1,
                               group_size=options.group_size or (SUM_GROUP if len(cols) > SUM_GROUP else None))
-    words = list(unit_words)
+    words = list(col_words)
     for v in graph.vars[graph.n_inputs :]:
         words.append(sum_terms(ctx, [(words[v.a], 0, 1), (words[v.b], v.shift, v.sign)], 0, v.lo, v.hi))
     accs = []
@@ -229,3 +246,27 @@ def unit_integrity(module: Module, library: CellLibrary, net: TiledNetwork) -> d
                 break
         n_cut += cut
     return {"unit_instances": len(net.table.instances), "complete": n_complete, "cut_by_registers": n_cut}
+
+
+def unit_table_json(net: TiledNetwork) -> dict:
+    """The tile-unit table as plain data (sorted, no machine paths): what the layout stamps where.
+
+    units[i]: weights, input_bits, the template's cells, and every instance with its layer, input
+    group, users (neuron, sign) and the name prefix of its cells in the flat module.
+    """
+    units = []
+    for u, w in enumerate(net.table.units):
+        tmpl = net.templates.get(u)
+        units.append({
+            "unit": u,
+            "weights": [int(v) for v in w],
+            "input_bits": int(net.table.unit_input_bits[u]),
+            "cells": [[i.name, i.master] for i in tmpl.module.instances] if tmpl else [],
+            "instances": [],
+        })
+    for inst in net.table.instances:
+        units[inst.unit]["instances"].append({
+            "index": inst.index, "layer": inst.layer, "group": inst.group,
+            "uses": [[j, s] for j, s in inst.uses], "cell_prefix": f"{STAMP_PREFIX}{inst.unit}_{inst.index}_",
+        })
+    return {"tile": net.table.tile, "stats": net.stats(), "units": units}

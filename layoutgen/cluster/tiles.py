@@ -94,13 +94,15 @@ class TileTable:
         n_inst = len(self.instances)
         n_units = len(self.units)
         n_tiles = self.n_tiles
+        in_units = sum(len(inst.uses) for inst in self.instances)
         return {
             "tile": self.tile,
             "tiles": n_tiles,
+            "tiles_in_units": in_units,  # the rest (used once) are added straight into their neuron
             "unit_instances": n_inst,
             "units": n_units,
             # tiles served per computed partial sum (exact sharing of partial sums)
-            "partial_sum_reuse": round(n_tiles / n_inst, 4) if n_inst else 0.0,
+            "partial_sum_reuse": round(in_units / n_inst, 4) if n_inst else 0.0,
             # instances per unique layout cell (the reuse ratio the layout sees)
             "reuse_ratio": round(n_inst / n_units, 4) if n_units else 0.0,
             "negated_uses": int(sum(np.count_nonzero(s < 0) for s in self.tile_sign)),
@@ -161,3 +163,29 @@ def reconstruct_weights(table: TileTable, layer: int, n_in: int) -> np.ndarray:
     for j, g in zip(*np.nonzero(sign)):
         T[j, g] = sign[j, g] * table.units[table.instances[inst_of[j, g]].unit]
     return T.reshape(n_out, -1)[:, :n_in]
+
+
+def keep_shared(table: TileTable, min_uses: int) -> TileTable:
+    """The table restricted to unit instances serving at least min_uses tiles.
+
+    A partial sum used once saves nothing and costs its own carry-propagate adder, so such tiles are
+    better left to the neuron's own adder tree ("flat" tiles: instance -1 with a non-zero sign).
+    Units are renumbered densely (in the original order) and instance indices recounted.
+    """
+    if min_uses <= 1:
+        return table
+    kept = [inst for inst in table.instances if len(inst.uses) >= min_uses]
+    used = sorted({inst.unit for inst in kept})
+    new_id = {u: i for i, u in enumerate(used)}
+    old_pos = {id(inst): pos for pos, inst in enumerate(table.instances)}
+    remap = np.full(len(table.instances) + 1, -1, dtype=np.int64)  # last slot maps -1 to -1
+    instances: list[UnitInstance] = []
+    n_made = [0] * len(used)
+    for inst in kept:
+        u = new_id[inst.unit]
+        remap[old_pos[id(inst)]] = len(instances)
+        instances.append(UnitInstance(u, n_made[u], inst.layer, inst.group, inst.uses))
+        n_made[u] += 1
+    tile_instance = [remap[t] for t in table.tile_instance]
+    return TileTable(table.tile, [table.units[u] for u in used], [table.unit_input_bits[u] for u in used],
+                     instances, tile_instance, list(table.tile_sign))
