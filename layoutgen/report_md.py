@@ -261,17 +261,24 @@ def render_report(report: dict, folder: Path) -> str:
     """Write report.md and its plots into `folder`; return the Markdown."""
     folder = Path(folder)
     r = report
-    plots = {
-        PLOT_AREA: plot_area(r, folder / PLOT_AREA),
-        PLOT_TIMING: plot_timing(r, folder / PLOT_TIMING),
-        PLOT_ENERGY: plot_energy(r, folder / PLOT_ENERGY),
-    }
+    try:
+        import matplotlib  # noqa: F401  (optional: the "plot" extra)
+    except ImportError:
+        plots = dict.fromkeys((PLOT_AREA, PLOT_TIMING, PLOT_ENERGY), False)
+        note = ["Plots need matplotlib (pip install 'layoutgen[plot]').", ""]
+    else:
+        plots = {
+            PLOT_AREA: plot_area(r, folder / PLOT_AREA),
+            PLOT_TIMING: plot_timing(r, folder / PLOT_TIMING),
+            PLOT_ENERGY: plot_energy(r, folder / PLOT_ENERGY),
+        }
+        note = []
     head = [f"# {r['top']}: build report", ""]
     if "model" in r:
         m = r["model"]
         head += [f"Model `{m['file']}` ({m['kind']}), {r['n_inputs']} inputs x {r['input_bits']} bits -> "
                  f"{r['n_outputs']} outputs x {r['output_width']} bits (two's complement).", ""]
-    lines = head + _summary(r) + [""]
+    lines = head + note + _summary(r) + [""]
     picture = folder / f"{r['top']}.png"
     if picture.is_file():
         lines += ["## Layout", "", f"![layout of {r['top']}]({picture.name})", ""]

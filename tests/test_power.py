@@ -303,3 +303,13 @@ def test_other_input_ports_are_held_at_zero(pdk):
     top = act.graph.flat.top_nets
     assert act.toggles[top[[x, q0]]].tolist() == [1.0, 1.0]
     assert act.toggles[top[[en, g, y]]].tolist() == [0.0, 0.0, 0.0]
+
+
+def test_popcount_fallback_for_numpy_before_2(monkeypatch):
+    from layoutgen.power import activity
+
+    words = np.random.default_rng(9).integers(0, 2 ** 63, (7, 3), dtype=np.uint64) | np.uint64(1 << 63)
+    expected = np.array([sum(bin(int(w)).count("1") for w in row) for row in words])
+    assert activity._popcount_rows(words).tolist() == expected.tolist()
+    monkeypatch.delattr(np, "bitwise_count", raising=False)
+    assert activity._popcount_rows(words).tolist() == expected.tolist()

@@ -100,3 +100,14 @@ def test_layout_picture_and_die_area_when_a_layout_exists(built, tmp_path):
     assert "## Layout" in text and "![layout of small](small.png)" in text
     assert "| area | 5000 um2, die (placed and routed layout) |" in text
     assert "| die | 100.00 x 50.00 um" in text
+
+
+def test_without_matplotlib_the_report_has_no_plots_but_says_why(built, tmp_path, monkeypatch):
+    import sys
+
+    _, plain, _ = built
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    text = render_report(plain.report, tmp_path)
+    assert "Plots need matplotlib" in text and ".png)" not in text
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
+    assert "## Energy and power" in text

@@ -4,7 +4,7 @@ A bit-parallel, zero-delay, cycle-based simulation over the flat netlist (the le
 levels of the timing graph, the cell functions compiled by layoutgen.sim): 64 independent input
 streams per uint64 word. Each cycle applies the next input vector and the flip-flop outputs taken at
 the clock edge, settles the logic once, and counts the nets whose settled value differs from the
-previous cycle's (np.bitwise_count over the lane words). Zero delay means glitches are not counted:
+previous cycle's (a population count over the lane words). Zero delay means glitches are not counted:
 real adder trees switch more than this (see docs/power.md).
 
 Lanes: lane l streams the vectors l*chunk, l*chunk+1, ... (wrapping around the input set), preceded
@@ -50,6 +50,16 @@ class Activity:
         """Mean transitions per cycle over the given nets (default: every non-clock net that toggles or is driven)."""
         t = self.toggles if nets is None else self.toggles[nets]
         return float(t.mean()) if t.size else 0.0
+
+
+_BYTE_BITS = np.array([bin(i).count("1") for i in range(256)], dtype=np.uint8)
+
+
+def _popcount_rows(words: np.ndarray) -> np.ndarray:
+    """Set bits per row of a (rows, words) uint64 array."""
+    if hasattr(np, "bitwise_count"):  # numpy >= 2.0
+        return np.bitwise_count(words).sum(axis=1, dtype=np.int64)
+    return _BYTE_BITS[words.view(np.uint8)].sum(axis=1, dtype=np.int64)
 
 
 @dataclass
@@ -195,7 +205,7 @@ def simulate_activity(design: Design, graph: TimingGraph, X: np.ndarray, input_b
             for fn, o in zip(b.fns, b.outs):
                 state[o] = fn(ins)
         if t >= warm:
-            counts += np.bitwise_count(state ^ prev).sum(axis=1, dtype=np.int64)
+            counts += _popcount_rows(state ^ prev)
         prev[...] = state
     clocks = clock_network(design, graph)
     toggles = counts / float(chunk * L)
