@@ -258,3 +258,66 @@ def test_iverilog_runs_the_chip_like_the_simulator(example):
     prompts = [spec.encode(t) for t in ("the ", "chip", "pipeline")]
     got = run_chip_iverilog(chip, prompts, 5, locate_cell_views(LIB.name))
     assert got == reference_generate(model, spec, prompts, [5, 5, 5])
+
+
+# ---- sampling ------------------------------------------------------------------------------------
+
+def test_lookup_table_logic():
+    from layoutgen.charlm.logic import lookup
+
+    table = [0, 8, 12, 16, 20, 24, 27, 30, 34, 38, 42, 47, 53, 60, 71, 94]
+
+    def build(ctx, x):
+        return list(lookup(ctx, x, table).bits)
+
+    design = _comb_design("lut", 4, build)
+    y = Simulator(design).run({"x": np.arange(16, dtype=np.int64).reshape(1, 16)}, 16)["y"][0]
+    np.testing.assert_array_equal(y, table)
+
+
+def test_random_source_is_deterministic_and_does_not_repeat_early():
+    from layoutgen.charlm.sampler import Sampler
+
+    smp = Sampler(n_logits=32, scale=20.0, seed=1)
+    st = smp.states(50)
+    np.testing.assert_array_equal(st, Sampler(32, 20.0, 1).states(50))
+    assert not np.array_equal(st, Sampler(32, 20.0, 2).states(50))
+    assert 0.4 < st.mean() < 0.6 and abs(np.corrcoef(st[1:-1].ravel(), st[2:].ravel())[0, 1]) < 0.1
+    # the first 2e5 states (as Python ints) are all different
+    rule = int("".join(map(str, smp.rule150[::-1])), 2)
+    x = int("".join(map(str, smp.reset_state[::-1])), 2)
+    assert x == int("".join(map(str, st[0][::-1])), 2)
+    mask, seen = (1 << smp.width) - 1, set()
+    for _ in range(200_000):
+        assert x not in seen
+        seen.add(x)
+        x = ((x << 1) & mask) ^ (x >> 1) ^ (x & rule)
+    noise = smp.noise(st)
+    assert noise.shape == (50, 32) and noise.min() == 0 and noise.max() <= smp.table[-1]
+
+
+def test_sampling_chip_equals_its_reference(example):
+    from layoutgen.charlm.chipdir import sampler_for
+    from layoutgen.charlm.generation import chip_reference
+
+    model, spec, greedy = example
+    chip = build_chip(model, spec, PDK, ChipOptions(sampler=sampler_for(spec, 0.6, 5, "spec")))
+    assert chip.design.top_module.port("in_token").width == spec.token_bits
+    prompts = [spec.encode(t) for t in ("the chip ", "layout", "a", "every weight is a")]
+    gen = chip_generate(chip, prompts, 40)
+    assert gen.tokens == chip_reference(chip, model, prompts, 40)
+    greedy_tokens = reference_generate(model, spec, prompts, [40] * 4)
+    assert gen.tokens != greedy_tokens  # the noise changes the text
+    # sampled text is less repetitive than greedy text
+    assert len({tuple(s[i:i + 4]) for s in gen.tokens for i in range(36)}) > \
+        len({tuple(s[i:i + 4]) for s in greedy_tokens for i in range(36)})
+
+
+def test_sampling_needs_a_logit_scale():
+    from layoutgen.charlm.chipdir import sampler_for
+
+    with pytest.raises(LayoutgenError, match="logit_scale"):
+        sampler_for(LmSpec(vocab="ab", context=2), 0.5, 1, "x.lm.json")
+    assert sampler_for(LmSpec(vocab="ab", context=2), 0.0, 1, "x.lm.json") is None
+    with pytest.raises(LayoutgenError, match="must be >= 0"):
+        sampler_for(LmSpec(vocab="ab", context=2, logit_scale=0.1), -1.0, 1, "x.lm.json")

@@ -99,3 +99,17 @@ def test_lmbuild_without_spec_is_an_error(tmp_path):
     r = CliRunner().invoke(main, ["lmbuild", str(model), "-o", str(tmp_path / "out")])
     assert r.exit_code == 2 and "m.lm.json: no language-model spec" in r.output
     assert not (tmp_path / "out").exists() and not (tmp_path / "out.partial").exists()
+
+
+def test_sampling_chip_folder_generates_its_reference(tmp_path):
+    out = tmp_path / "s"
+    r = _run(["lmbuild", EXAMPLE / "charlm.int.npz", "-o", out, "-q", "--temperature", "0.8", "--seed", "9",
+              "--check-tokens", "8"])
+    assert r.exit_code == 0, r.output
+    assert "sampling at T=0.8" in r.output
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["sampling"]["seed"] == 9 and rep["sampling"]["noise_bits"] == 4
+    r = _run(["generate", out, "-p", "the ", "-p", "chip", "-n", 12, "--iverilog", 2])
+    assert r.exit_code == 0, r.output
+    assert "identical to the numpy reference, token for token" in r.output
+    assert "iverilog: identical for 2 tokens per stream" in r.output

@@ -8,7 +8,7 @@ is reproducible. The last 10% of the text is held out for the accuracy figures.
 Writes, next to this script:
   charlm.float.npz  float weights (layoutgen-float-v1); inputs are one-hot bits (input_bits = 1)
   charlm.int.npz    the integer model (layoutgen-int-v1): 4-bit weights, ACT_BITS-bit activations
-  charlm.lm.json    the vocabulary and context length (layoutgen-charlm-v1)
+  charlm.lm.json    the vocabulary, context length and logit scale (layoutgen-charlm-v1)
 
 Run: python examples/charlm/train.py   (numpy only; deterministic: fixed seed, one BLAS thread; ~10 s)
 """
@@ -96,9 +96,17 @@ def train(spec: LmSpec, ctx: np.ndarray, y: np.ndarray) -> FloatModel:
     return FloatModel(input_bits=1, input_scale=np.ones(n * V), input_offset=np.zeros(n * V), layers=layers)
 
 
-def float_predictions(fm: FloatModel, X: np.ndarray) -> np.ndarray:
+def float_logits(fm: FloatModel, X: np.ndarray) -> np.ndarray:
     h = np.maximum(X @ fm.layers[0].W.T + fm.layers[0].b, 0)
-    return np.argmax(h @ fm.layers[1].W.T + fm.layers[1].b, axis=1)
+    return h @ fm.layers[1].W.T + fm.layers[1].b
+
+
+def logit_scale(fm: FloatModel, im, X: np.ndarray) -> float:
+    """Float logit per integer logit unit (least squares on mean-free logits), for sampling temperatures."""
+    F = float_logits(fm, X.astype(np.float64))
+    L = golden(im, X).astype(np.float64)
+    F, L = F - F.mean(axis=1, keepdims=True), L - L.mean(axis=1, keepdims=True)
+    return float(f"{(F * L).sum() / (L * L).sum():.6g}")
 
 
 def main() -> None:
@@ -119,12 +127,13 @@ def main() -> None:
     fm = train(spec, ctx_tr, y_tr)
     calib = spec.one_hot(ctx_tr[np.random.default_rng(SEED).permutation(len(y_tr))[:CALIB]])
     im = quantize(fm, WEIGHT_BITS, ACT_BITS, calib)
+    spec = LmSpec(vocab=VOCAB, context=CONTEXT, logit_scale=logit_scale(fm, im, calib))
     args.out.mkdir(parents=True, exist_ok=True)
     save_float_model(fm, args.out / "charlm.float.npz")
     save_int_model(im, args.out / "charlm.int.npz")
     save_spec(spec, args.out / "charlm.lm.json")
     X_te = spec.one_hot(ctx_te)
-    acc_f = float(np.mean(float_predictions(fm, X_te.astype(np.float64)) == y_te))
+    acc_f = float(np.mean(np.argmax(float_logits(fm, X_te.astype(np.float64)), axis=1) == y_te))
     acc_i = float(np.mean(np.argmax(golden(im, X_te), axis=1) == y_te))
     base = float(np.mean(y_te == np.bincount(y_tr).argmax()))
     print(f"{len(tokens)} characters ({len(y_tr)} train, {len(y_te)} held out), {im.n_weights} weights; "

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..build import BuildResult, Progress, write_outputs
@@ -20,8 +20,9 @@ from ..model import load_int_model, save_int_model
 from ..netlist.serialize import load_design, save_design
 from ..netlist.verilog import write_verilog
 from ..pdk.core import Pdk
-from .generation import chip_generate, reference_generate
+from .generation import chip_generate, chip_reference
 from .hardware import CHIP_PORTS, Chip, ChipOptions, build_chip
+from .sampler import Sampler
 from .spec import LmSpec, load_spec, save_spec, spec_path_for
 
 CHIP_KIND = "layoutgen-charlm-chip-v1"
@@ -77,6 +78,7 @@ def chip_report(chip: Chip, model, pdk: Pdk, progress: Progress) -> dict:
         "core_cell_area_um2": round(core_area, 3),
         "ring_cell_area_um2": round(area - core_area, 3),
         "timing_wire_model": timing[CORNERS[0]].wire_model,
+        "sampling": chip.sampler.to_json() if chip.sampler else None,
     }
     for corner, tag in zip(CORNERS, ("tt", "ss")):
         f = timing[corner].fmax_mhz
@@ -88,9 +90,25 @@ def chip_report(chip: Chip, model, pdk: Pdk, progress: Progress) -> dict:
     return rep
 
 
+def sampler_for(spec: LmSpec, temperature: float, seed: int, source: str) -> Sampler | None:
+    """The chip's random source for sampling at `temperature` (0: greedy, no sampler)."""
+    if temperature == 0:
+        return None
+    if not temperature > 0:
+        raise LayoutgenError(f"--temperature {temperature} must be >= 0 (0 = greedy argmax)")
+    if spec.logit_scale is None:
+        raise LayoutgenError(f"{source}: sampling needs 'logit_scale' (float logit per integer logit unit) in the "
+                             "spec; add it, or build a greedy chip (--temperature 0)")
+    return Sampler(n_logits=spec.n_tokens, scale=float(f"{temperature / spec.logit_scale:.6g}"), seed=seed)
+
+
 def build_chip_dir(model_path, pdk: Pdk, out_dir, options: ChipOptions | None = None, *, spec_path=None,
-                   check_tokens: int = 24, progress: Progress | None = None) -> ChipDir:
-    """Load model + spec, build the chip, check it against the reference by simulation, write DIR."""
+                   temperature: float = 0.0, seed: int = 1, check_tokens: int = 24,
+                   progress: Progress | None = None) -> ChipDir:
+    """Load model + spec, build the chip, check it against the reference by simulation, write DIR.
+
+    temperature > 0 builds the sampling chip (Gumbel-max with an on-chip random source, see sampler.py).
+    """
     options = options or ChipOptions()
     progress = progress or Progress(False)
     model_path = Path(model_path)
@@ -99,13 +117,14 @@ def build_chip_dir(model_path, pdk: Pdk, out_dir, options: ChipOptions | None = 
         spec_file = Path(spec_path) if spec_path else spec_path_for(model_path)
         spec = load_spec(spec_file)
         spec.check_model(model, str(model_path))
+        options = replace(options, sampler=sampler_for(spec, temperature, seed, str(spec_file)))
     with progress.step("chip netlist (decoder, network, argmax, pipeline, stream ring)"):
         chip = build_chip(model, spec, pdk, options)
     report = chip_report(chip, model, pdk, progress)
     with progress.step(f"simulate {chip.streams} streams x {check_tokens} tokens against the numpy reference"):
         prompts = self_check_prompts(spec, chip.streams)
         gen = chip_generate(chip, prompts, check_tokens)
-        ref = reference_generate(model, spec, prompts, [check_tokens] * len(prompts))
+        ref = chip_reference(chip, model, prompts, check_tokens)
         bad = [s for s in range(len(prompts)) if gen.tokens[s] != ref[s]]
     report["check"] = {"streams": len(prompts), "tokens_per_stream": check_tokens, "mismatched_streams": len(bad),
                        "identical": not bad, "cycles": gen.cycles}
@@ -145,6 +164,10 @@ def load_chip_dir(path, pdk: Pdk) -> ChipDir:
     ports = tuple(p.name for p in design.top_module.ports)
     if ports != CHIP_PORTS or report.get("core") not in design.modules:
         raise LayoutgenError(f"{folder}: {top} has ports {list(ports)}, not those of a character-model chip")
+    smp = report.get("sampling")
+    sampler = Sampler(n_logits=spec.n_tokens, scale=float(smp["scale"]), seed=int(smp["seed"]),
+                      k=int(smp["noise_bits"])) if smp else None
     chip = Chip(design=design, spec=spec, core_latency=int(report["core_latency_cycles"]),
-                streams=int(report["streams"]), stream_bits=int(report["stream_bits"]), core=report["core"])
+                streams=int(report["streams"]), stream_bits=int(report["stream_bits"]), core=report["core"],
+                sampler=sampler)
     return ChipDir(chip=chip, model=model, report=report, path=folder)

@@ -21,6 +21,7 @@ from ..sim import Simulator, SimulationError
 from ..sim.bits import bits_to_unsigned, n_words, pack_lanes, unpack_lanes, values_to_bits
 from ..sim.simulator import _chunked, _settle, _settle_into
 from .hardware import Chip
+from .sampler import Sampler
 from .spec import LmSpec
 
 
@@ -51,6 +52,41 @@ def reference_generate(model, spec: LmSpec, prompts: list[list[int]], n_tokens: 
                 out[s].append(int(nxt[s]))
         ctx = np.concatenate([ctx[:, 1:], nxt[:, None]], axis=1)
     return out
+
+
+def reference_sample(model, spec: LmSpec, prompts: list[list[int]], n_tokens: list[int], sampler: Sampler,
+                     streams: int, latency: int) -> list[list[int]]:
+    """Sampled generation as the chip schedules it: stream s's token of round r (cycle r*P + s after the
+    reset) is the argmax of logits + noise, the noise from the random source's state in the cycle its
+    context entered the core, L cycles earlier."""
+    S = len(prompts)
+    rounds = max(len(p) + n for p, n in zip(prompts, n_tokens))
+    states = sampler.states(rounds * streams)
+    ctx = np.zeros((S, spec.context), dtype=np.int64)
+    out: list[list[int]] = [[] for _ in range(S)]
+    for r in range(rounds):
+        logits = golden(model, spec.one_hot(ctx))
+        cycles = np.array([r * streams + s - latency for s in range(S)])
+        noise = sampler.noise(states[np.maximum(cycles, 0)])
+        nxt = np.argmax(logits + noise, axis=1)
+        for s, p in enumerate(prompts):
+            if r < len(p):
+                t = p[r]
+            elif len(out[s]) < n_tokens[s]:
+                t = int(nxt[s])
+                out[s].append(t)
+            else:
+                continue
+            ctx[s] = np.append(ctx[s, 1:], t)
+    return out
+
+
+def chip_reference(chip: Chip, model, prompts: list[list[int]], n_tokens: int) -> list[list[int]]:
+    """The numpy reference of what `chip` generates: greedy, or sampled with its random source."""
+    if chip.sampler is None:
+        return reference_generate(model, chip.spec, prompts, [n_tokens] * len(prompts))
+    return reference_sample(model, chip.spec, prompts, [n_tokens] * len(prompts), chip.sampler, chip.streams,
+                            chip.core_latency)
 
 
 class ChipSession:

@@ -30,7 +30,9 @@ from ..netlist.builder import ModuleBuilder
 from ..netlist.ir import Design, Module
 from ..pdk.core import Pdk
 from ..pipeline import insert_registers
-from .logic import argmax, decoder
+from ..arith.compress import sum_terms
+from .logic import argmax, decoder, lookup
+from .sampler import Sampler
 from .spec import LmSpec
 
 CHIP_PORTS = ("clk", "rst", "in_valid", "in_token", "out_token", "out_stream", "out_valid")
@@ -42,6 +44,7 @@ class ChipOptions:
     stage_depth: float = 8.0
     recoding: str = "csd"
     share: bool = True
+    sampler: Sampler | None = None  # None: greedy argmax
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Chip:
     streams: int  # P = core_latency + 1 (the feedback register R[0])
     stream_bits: int
     core: str  # name of the core module
+    sampler: Sampler | None = None
 
     @property
     def token_bits(self) -> int:
@@ -65,14 +69,19 @@ def _check_top(top: str) -> str:
 
 
 def build_core(model, spec: LmSpec, pdk: Pdk, name: str, options: ChipOptions) -> tuple[Module, int]:
-    """The pipelined core module (ports clk, x, y) and its latency in cycles."""
+    """The pipelined core module (ports clk, x, y) and its latency in cycles.
+
+    x = the context's token codes (oldest first), then, when sampling, the random bits of this cycle.
+    """
     spec.check_model(model)
     module = Module(name)
     builder = ModuleBuilder(module, pdk.library)
     delays = load_logic_delays(pdk.data_dir)
     ctx = ArithContext(builder, delays)
     tb, V = spec.token_bits, spec.n_tokens
-    x_nets = [module.add_net(f"x[{k}]") for k in range(spec.context * tb)]
+    sampler = options.sampler
+    n_random = sampler.width if sampler else 0
+    x_nets = [module.add_net(f"x[{k}]") for k in range(spec.context * tb + n_random)]
     words = []
     for p in range(spec.context):
         lines = decoder(ctx, x_nets[p * tb:(p + 1) * tb], V)
@@ -80,6 +89,14 @@ def build_core(model, spec: LmSpec, pdk: Pdk, name: str, options: ChipOptions) -
     arith = ArithOptions(recoding=options.recoding, share=options.share)
     for layer in model.layers:
         words, _ = build_layer(ctx, words, layer, arith)
+    if sampler:
+        table = sampler.table
+        rnd = x_nets[spec.context * tb:]
+        noisy = []
+        for j, w in enumerate(words):
+            noise = lookup(ctx, rnd[j * sampler.k:(j + 1) * sampler.k], table)
+            noisy.append(sum_terms(ctx, [(w, 0, 1), (noise, 0, 1)], 0, w.lo, w.hi + max(table)))
+        words = noisy
     y_bits = argmax(ctx, words)
     pipe = insert_registers(module, pdk.library, delays, x_nets, y_bits, options.stage_depth)
     return module, int(pipe.latency_cycles)
@@ -144,6 +161,11 @@ def build_chip(model, spec: LmSpec, pdk: Pdk, options: ChipOptions | None = None
 
     # registered outputs: in the cycle after an update they show the token it took, its stream, and
     # whether it was generated (not a prompt token, not during reset, stream started)
+    if options.sampler:
+        random_bits = _automaton(b, options.sampler, clk, rst, nrst, flop)
+        mod.instances[[i.name for i in mod.instances].index("core")].pins.update(
+            {f"x[{n * tb + k}]": q for k, q in enumerate(random_bits)})
+
     valid = b.gate("and2", r1[n * tb], b.gate("nor2", in_valid, rst))
     mod.add_port("clk", "input", [clk])
     mod.add_port("rst", "input", [rst])
@@ -156,4 +178,21 @@ def build_chip(model, spec: LmSpec, pdk: Pdk, options: ChipOptions | None = None
     design.add_module(core)
     design.add_module(mod)
     design.validate()
-    return Chip(design=design, spec=spec, core_latency=latency, streams=P, stream_bits=sb, core=core_name)
+    return Chip(design=design, spec=spec, core_latency=latency, streams=P, stream_bits=sb, core=core_name,
+                sampler=options.sampler)
+
+
+def _automaton(b: ModuleBuilder, sampler: Sampler, clk: int, rst: int, nrst: int, flop) -> list[int]:
+    """The rule-90/150 random source: one flip-flop per cell, loaded with the reset state by rst."""
+    mod = b.module
+    N = sampler.width
+    q = [mod.add_net(f"rand[{i}]") for i in range(N)]
+    rule, seed = sampler.rule150, sampler.reset_state
+    for i in range(N):
+        terms = [q[j] for j in (i - 1, i + 1) if 0 <= j < N] + ([q[i]] if rule[i] else [])
+        nxt = terms[0]
+        for t in terms[1:]:
+            nxt = b.gate("xor2", nxt, t)
+        d = b.gate("or2", nxt, rst) if seed[i] else b.gate("and2", nxt, nrst)
+        flop(f"rand_{i}", d, q[i])
+    return q

@@ -85,3 +85,26 @@ def argmax(ctx: ArithContext, logits: list[Word]) -> list[int]:
             nxt.append(players[-1])
         players = nxt
     return players[0][1]
+
+
+def lookup(ctx: ArithContext, bits: list[int], table: list[int]) -> Word:
+    """Word of table[u] for the unsigned code u on `bits` (LSB first): per output bit a mux tree over
+    constants (the first level folds to wires and inverters); identical muxes are made once."""
+    if len(table) != 1 << len(bits) or min(table) < 0:
+        raise ValueError("table needs 2^len(bits) non-negative entries")
+    cache: dict[tuple[int, int, int], int] = {}
+
+    def mux_cached(sel: int, a0: int, a1: int) -> int:
+        key = (sel, a0, a1)
+        if key not in cache:
+            cache[key] = mux(ctx, sel, a0, a1)
+        return cache[key]
+
+    width = max(1, max(table).bit_length())
+    out = []
+    for k in range(width):
+        level = [ONE if (v >> k) & 1 else ZERO for v in table]
+        for sel in bits:
+            level = [mux_cached(sel, level[i], level[i + 1]) for i in range(0, len(level), 2)]
+        out.append(level[0])
+    return Word(tuple(out), min(table), max(table))

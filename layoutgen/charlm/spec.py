@@ -2,12 +2,13 @@
 
 The spec lives beside the model as `<stem>.lm.json` (`charlm.int.npz` -> `charlm.lm.json`):
 
-    {"format": "layoutgen-charlm-v1", "vocab": " abc...", "context": 4}
+    {"format": "layoutgen-charlm-v1", "vocab": " abc...", "context": 4, "logit_scale": 0.0286}
 
 Token 0 is the padding token (the empty context before any text); token i >= 1 is `vocab[i - 1]`.
 The network's input is the one-hot code of the last `context` tokens, oldest first: input
 `p * V + t` is 1 when position p holds token t (V = len(vocab) + 1). Its outputs are V logits; the
-next token is their argmax, ties going to the lowest index (numpy's argmax).
+next token is their argmax, ties going to the lowest index (numpy's argmax). `logit_scale`
+(optional) is the float logit per integer logit unit; sampling at a temperature needs it.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ class LmSpecError(LayoutgenError):
 class LmSpec:
     vocab: str  # token i >= 1 is vocab[i - 1]
     context: int  # tokens the model sees
+    logit_scale: float | None = None  # float logit per integer logit unit (for sampling temperatures)
 
     @property
     def n_tokens(self) -> int:
@@ -55,8 +57,11 @@ class LmSpec:
         if len(set(self.vocab)) != len(self.vocab):
             dup = next(c for c in self.vocab if self.vocab.count(c) > 1)
             raise LmSpecError(f"{source}: 'vocab' lists the character {dup!r} twice")
-        if not isinstance(self.context, int) or not 1 <= self.context <= MAX_CONTEXT:
+        if not isinstance(self.context, int) or isinstance(self.context, bool) or not 1 <= self.context <= MAX_CONTEXT:
             raise LmSpecError(f"{source}: 'context' = {self.context!r} must be an integer in 1..{MAX_CONTEXT}")
+        if self.logit_scale is not None and not (isinstance(self.logit_scale, (int, float))
+                                                 and 0 < self.logit_scale < float("inf")):
+            raise LmSpecError(f"{source}: 'logit_scale' = {self.logit_scale!r} must be a positive number")
 
     def check_model(self, model, source: str = "model") -> None:
         """The network's shape must be context x vocabulary one-hot inputs -> vocabulary logits."""
@@ -95,7 +100,10 @@ class LmSpec:
         return X
 
     def to_json(self) -> dict:
-        return {"format": SPEC_FORMAT, "vocab": self.vocab, "context": self.context}
+        data = {"format": SPEC_FORMAT, "vocab": self.vocab, "context": self.context}
+        if self.logit_scale is not None:
+            data["logit_scale"] = self.logit_scale
+        return data
 
 
 def normalize_text(text: str, vocab: str) -> str:
@@ -124,7 +132,7 @@ def load_spec(path: str | os.PathLike) -> LmSpec:
         raise LmSpecError(f"{p}: not a JSON file ({exc})") from None
     if not isinstance(data, dict) or data.get("format") != SPEC_FORMAT:
         raise LmSpecError(f"{p}: 'format' must be \"{SPEC_FORMAT}\"")
-    spec = LmSpec(vocab=data.get("vocab"), context=data.get("context"))
+    spec = LmSpec(vocab=data.get("vocab"), context=data.get("context"), logit_scale=data.get("logit_scale"))
     spec.validate(str(p))
     return spec
 

@@ -31,7 +31,7 @@ def command(chip_dir, prompts, streams, tokens, follow, iverilog_tokens, pdk_nam
     1 on a mismatch, 2 on bad input (e.g. a prompt character outside the vocabulary).
     """
     from ..charlm.chipdir import load_chip_dir
-    from ..charlm.generation import ChipSession, chip_generate, check_prompts, reference_generate
+    from ..charlm.generation import ChipSession, chip_generate, chip_reference, check_prompts
     from ..pdk import load_pdk
 
     pdk = load_pdk(pdk_name)
@@ -48,7 +48,7 @@ def command(chip_dir, prompts, streams, tokens, follow, iverilog_tokens, pdk_nam
             click.echo(f"cycle {cycle:6d}  stream {s:2d}  {spec.decode([tok])!r}")
 
     gen = chip_generate(chip, stream_prompts, tokens, session=session, on_round=show if follow else None)
-    ref = reference_generate(folder.model, spec, stream_prompts, [tokens] * n_streams)
+    ref = chip_reference(chip, folder.model, stream_prompts, tokens)
     bad = [s for s in range(n_streams) if gen.tokens[s] != ref[s]]
     for s in range(n_streams):
         text = spec.decode(stream_prompts[s]) + "|" + spec.decode(gen.tokens[s])

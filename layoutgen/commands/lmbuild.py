@@ -31,14 +31,19 @@ def _default_model() -> Path:
 @click.option("--top", default="charlm_chip", show_default=True, help="Name of the top module/cell.")
 @click.option("--stage-depth", default=8.0, show_default=True, type=click.FloatRange(min=0.5),
               help="Most logic per pipeline stage, in full-adder delays (smaller: faster clock, more streams).")
+@click.option("--temperature", default=0.0, show_default=True, type=float,
+              help="0: greedy argmax; > 0: sample at this temperature with an on-chip random source (Gumbel-max).")
+@click.option("--seed", default=1, show_default=True, type=click.IntRange(1, 2**31 - 1),
+              help="Reset state of the on-chip random source (with --temperature).")
 @click.option("--check-tokens", default=24, show_default=True, type=click.IntRange(min=1),
               help="Tokens per stream the build generates in simulation and compares with the numpy reference.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @user_errors
-def command(model, out_dir, spec_path, pdk_name, top, stage_depth, check_tokens, quiet):
+def command(model, out_dir, spec_path, pdk_name, top, stage_depth, temperature, seed, check_tokens, quiet):
     """Build the generating chip of MODEL (int-v1 character model; default: examples/charlm).
 
-    The chip holds the network, an argmax unit and a ring of context registers for P streams
+    The chip holds the network, an argmax unit (with --temperature: Gumbel noise from an on-chip
+    random source added to the logits first) and a ring of context registers for P streams
     (P = pipeline latency + 1, chosen automatically). Writes DIR/<top>.v, <top>.netlist.json.gz,
     <top>.int.npz, <top>.lm.json and report.json; `layoutgen generate DIR` runs it.
     """
@@ -54,10 +59,12 @@ def command(model, out_dir, spec_path, pdk_name, top, stage_depth, check_tokens,
     out_dir = out_dir or Path("build") / top
     pdk = load_pdk(pdk_name)
     result = build_chip_dir(model, pdk, out_dir, ChipOptions(top=top, stage_depth=stage_depth), spec_path=spec_path,
-                            check_tokens=check_tokens, progress=Progress(enabled=not quiet))
+                            temperature=temperature, seed=seed, check_tokens=check_tokens,
+                            progress=Progress(enabled=not quiet))
     r = result.report
+    mode = f"sampling at T={temperature:g}" if r["sampling"] else "greedy"
     click.echo(
-        f"{top}: {r['n_cells']} cells, {r['cell_area_um2'] / 1e6:.4f} mm2 of cells, {r['streams']} streams "
+        f"{top} ({mode}): {r['n_cells']} cells, {r['cell_area_um2'] / 1e6:.4f} mm2 of cells, {r['streams']} streams "
         f"(core latency {r['core_latency_cycles']} + 1), fmax {r['fmax_mhz_tt']:.0f} MHz tt / "
         f"{r['fmax_mhz_ss']:.0f} MHz ss: {r['tokens_per_s_tt'] / 1e6:.0f}M tokens/s in total, "
         f"{r['tokens_per_s_per_stream_tt'] / 1e6:.1f}M per stream (tt); identical to the numpy reference on "
