@@ -127,11 +127,13 @@ def build_chip(model, spec: LmSpec, pdk: Pdk, options: ChipOptions | None = None
     def flop(name: str, d: int, q: int) -> None:
         mod.add_instance(name, dff.name, {"D": d, "CLK": clk, "Q": q})
 
+    nrst = b.inv(rst)
+    random_bits = _automaton(b, options.sampler, rst, nrst, flop) if options.sampler else []
     y = [mod.add_net(f"core_y[{k}]") for k in range(tb)]
-    mod.add_instance("core", core_name, {"clk": clk} | {f"x[{k}]": ring[0][k] for k in range(n * tb)}
+    core_x = ring[0][:n * tb] + random_bits
+    mod.add_instance("core", core_name, {"clk": clk} | {f"x[{k}]": net for k, net in enumerate(core_x)}
                      | {f"y[{k}]": y[k] for k in range(tb)})
 
-    nrst = b.inv(rst)
     r1 = ring[1]
     new_tok = [b.gate("mux2", y[k], in_token[k], in_valid) for k in range(tb)]
     shifted = r1[tb:n * tb] + new_tok  # drop the oldest token, append the new one
@@ -145,27 +147,20 @@ def build_chip(model, spec: LmSpec, pdk: Pdk, options: ChipOptions | None = None
 
     # stream counter: the stream whose entry is in R[1]; wraps at P - 1, cleared by rst
     cnt = [mod.add_net(f"stream[{k}]") for k in range(sb)]
-    carry = b.const(1)
-    inc = []
-    for k in range(sb):
+    inc, carry = [b.inv(cnt[0])], cnt[0]
+    for k in range(1, sb):
         s, carry = b.ha(cnt[k], carry)
         inc.append(s)
-    last = b.const(1)
+    last = None  # cnt == P - 1
     for k in range(sb):
         bit = cnt[k] if ((P - 1) >> k) & 1 else b.inv(cnt[k])
-        last = bit if k == 0 else b.gate("and2", last, bit)
-    clear = b.gate("or2", last, rst)
-    keep = b.inv(clear)
+        last = bit if last is None else b.gate("and2", last, bit)
+    keep = b.gate("nor2", last, rst)
     for k in range(sb):
         flop(f"stream_{k}", b.gate("and2", inc[k], keep), cnt[k])
 
     # registered outputs: in the cycle after an update they show the token it took, its stream, and
     # whether it was generated (not a prompt token, not during reset, stream started)
-    if options.sampler:
-        random_bits = _automaton(b, options.sampler, clk, rst, nrst, flop)
-        mod.instances[[i.name for i in mod.instances].index("core")].pins.update(
-            {f"x[{n * tb + k}]": q for k, q in enumerate(random_bits)})
-
     valid = b.gate("and2", r1[n * tb], b.gate("nor2", in_valid, rst))
     mod.add_port("clk", "input", [clk])
     mod.add_port("rst", "input", [rst])
@@ -182,7 +177,7 @@ def build_chip(model, spec: LmSpec, pdk: Pdk, options: ChipOptions | None = None
                 sampler=options.sampler)
 
 
-def _automaton(b: ModuleBuilder, sampler: Sampler, clk: int, rst: int, nrst: int, flop) -> list[int]:
+def _automaton(b: ModuleBuilder, sampler: Sampler, rst: int, nrst: int, flop) -> list[int]:
     """The rule-90/150 random source: one flip-flop per cell, loaded with the reset state by rst."""
     mod = b.module
     N = sampler.width
