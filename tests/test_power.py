@@ -313,3 +313,18 @@ def test_popcount_fallback_for_numpy_before_2(monkeypatch):
     assert activity._popcount_rows(words).tolist() == expected.tolist()
     monkeypatch.delattr(np, "bitwise_count", raising=False)
     assert activity._popcount_rows(words).tolist() == expected.tolist()
+
+
+def test_build_inputs_prefer_test_data_and_cap_its_length():
+    from layoutgen.power.summary import MAX_VECTORS, build_inputs
+
+    model = random_int_model(1, [6, 3], 4, (-3, 3))
+    X, how = build_inputs(model, None)
+    assert X.shape == (1024, 6) and X.max() <= 15 and how.startswith("uniform random")
+    assert np.array_equal(X, build_inputs(model, None)[0])  # seeded
+    T = np.arange(60).reshape(10, 6) % 16
+    X, how = build_inputs(model, T)
+    assert np.array_equal(X, T) and how == "test data (10 vectors, in file order)"
+    big = np.zeros((MAX_VECTORS + 5, 6), np.int64)
+    X, how = build_inputs(model, big)
+    assert len(X) == MAX_VECTORS and f"first {MAX_VECTORS} of {MAX_VECTORS + 5}" in how
