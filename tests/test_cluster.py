@@ -208,8 +208,9 @@ def test_accuracy_curve_plot_is_byte_identical_and_choose_k_meets_the_target(tmp
 
 @pytest.mark.parametrize("spec, needle", [
     ("0,3,4", "3 cluster counts for a model of 2 layers"),
-    ("abc", "'abc' is not a positive cluster count"),
-    ("-2", "'-2' is not a positive cluster count"),
+    ("abc", "'abc' is not a cluster count K or KdD"),
+    ("-2", "'-2' is not a cluster count K or KdD"),
+    ("8d0", "'8d0' is not a cluster count K or KdD"),
     ("", "give a cluster count K"),
 ])
 def test_cluster_spec_errors(spec, needle):
@@ -218,8 +219,8 @@ def test_cluster_spec_errors(spec, needle):
 
 
 def test_cluster_spec_per_layer():
-    assert parse_cluster_spec("8", 3) == [8, 8, 8]
-    assert parse_cluster_spec("8,-,4", 3) == [8, None, 4]
+    assert parse_cluster_spec("8", 3) == [(8, None)] * 3
+    assert parse_cluster_spec("8,-,4d2", 3) == [(8, None), None, (4, 2)]
 
 
 # ---- the CLI -----------------------------------------------------------------------------------
@@ -233,7 +234,7 @@ def _build(*args):
     (["--tile", "0"], "--tile 0: the tile width must be an integer number of inputs in 1..64"),
     (["--tile", "65"], "--tile 65: the tile width"),
     (["--cluster", "4,4,4"], "3 cluster counts for a model of 2 layers"),
-    (["--cluster", "x"], "'x' is not a positive cluster count"),
+    (["--cluster", "x"], "'x' is not a cluster count K or KdD"),
     (["--cluster", "drop=2"], "is not an accuracy drop in [0, 1)"),
 ])
 def test_cli_bad_cluster_values_give_one_line_exit_2(tmp_path, args, needle):
@@ -273,3 +274,15 @@ def test_unit_table_json_names_every_stamped_cell(pdk):
             names.update(inst["cell_prefix"] + cell for cell, _ in unit["cells"])
     assert names == set(net.cell_groups)
     assert sum(len(u["instances"]) for u in data["units"]) == data["stats"]["unit_instances"]
+
+
+def test_centroid_digit_limit_keeps_weights_cheap_and_builds_bit_exact(pdk):
+    from layoutgen.arith.digits import csd_digits
+
+    model = random_int_model(**MODELS["mlp 24-16-6 w4 a8"])
+    X = np.random.default_rng(4).integers(0, 256, (300, model.n_inputs))
+    res = cluster_model(model, "6d1", X, tile=2)
+    for layer in res.model.layers:
+        assert all(len(csd_digits(int(w))) <= 1 for w in np.unique(layer.W))  # 0 and +-2^n only
+    assert res.summary()["centroid_digits"] == [1, 1]
+    assert _simulate_against_golden(pdk, res.model, ArithOptions(tile=2), n=500)[0]

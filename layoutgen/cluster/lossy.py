@@ -20,6 +20,7 @@ import numpy as np
 from ..errors import LayoutgenError
 from ..model import IntLayer, IntModel
 from ..model.golden import check_inputs, layer_exact
+from ..arith.digits import csd_digits
 from .tiles import canonical_tiles, check_tile, tile_matrix
 
 DEFAULT_SEED = 0
@@ -31,13 +32,18 @@ def weight_bits_of(W: np.ndarray) -> int:
     return max(2, (m).bit_length() + 1)
 
 
-def parse_cluster_spec(spec, n_layers: int, where: str = "--cluster") -> list[int | None]:
-    """'K' for every layer, or 'K0,K1,...' per layer ('-' or 0 = leave that layer unclustered)."""
+def parse_cluster_spec(spec, n_layers: int, where: str = "--cluster") -> list[tuple[int, int | None] | None]:
+    """Per layer (K, D) or None (layer left as is).
+
+    Spec: 'K' for every layer, or 'K0,K1,...' per layer ('-' or 0 = leave that layer unclustered);
+    an entry 'KdD' (e.g. 64d1) also rounds each centroid weight to the nearest value with at most D
+    non-zero signed (CSD) digits, so the centroids stay as cheap as shift-and-add constants.
+    """
     if isinstance(spec, (int, np.integer)) and not isinstance(spec, bool):
         parts = [str(int(spec))]
     elif isinstance(spec, str) and spec.strip():
         parts = [p.strip() for p in spec.split(",")]
-    elif isinstance(spec, (list, tuple)):
+    elif isinstance(spec, (list, tuple)) and spec:
         parts = [str(p) if p is not None else "-" for p in spec]
     else:
         raise LayoutgenError(f"{where} {spec!r}: give a cluster count K (e.g. 16) or one per layer (e.g. 32,8)")
@@ -48,30 +54,53 @@ def parse_cluster_spec(spec, n_layers: int, where: str = "--cluster") -> list[in
             f"{where} {spec!r}: {len(parts)} cluster counts for a model of {n_layers} layers; "
             "give one K for all layers or exactly one per layer"
         )
-    out: list[int | None] = []
+    out: list[tuple[int, int | None] | None] = []
     for p in parts:
         if p in ("-", "0"):
             out.append(None)
             continue
+        k_text, _, d_text = p.partition("d")
         try:
-            k = int(p)
+            k = int(k_text)
+            d = int(d_text) if d_text else None
         except ValueError:
-            k = -1
-        if k < 1:
-            raise LayoutgenError(f"{where} {spec!r}: '{p}' is not a positive cluster count (use e.g. 16, or '-' to skip a layer)")
-        out.append(k)
+            k, d = -1, None
+        if k < 1 or (d is not None and d < 1):
+            raise LayoutgenError(
+                f"{where} {spec!r}: '{p}' is not a cluster count K or KdD with K, D >= 1 "
+                "(e.g. 16, 64d1, or '-' to skip a layer)"
+            )
+        out.append((k, d))
     return out
+
+
+def cheap_values(qmax: int, max_digits: int) -> np.ndarray:
+    """Integers in [-qmax, qmax] with at most max_digits non-zero CSD digits, ascending."""
+    return np.array([v for v in range(-qmax, qmax + 1) if len(csd_digits(v)) <= max_digits], dtype=np.int64)
+
+
+def round_to(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Nearest grid value (ties to the smaller magnitude, so the result does not depend on float noise)."""
+    dist = np.abs(values[..., None] - grid)
+    best = dist.min(axis=-1, keepdims=True)
+    cand = np.where(np.isclose(dist, best, rtol=0, atol=1e-9), np.abs(grid), np.iinfo(np.int64).max)
+    return grid[np.argmin(cand, axis=-1)]
 
 
 @dataclass
 class ClusterResult:
     model: IntModel  # the integer model to build
-    clusters: list[int | None]  # K per layer (None: unchanged)
+    clusters: list[tuple[int, int | None] | None]  # (K, max CSD digits) per layer (None: unchanged)
     tile: int
     layers: list[dict] = field(default_factory=list)  # per-layer figures
 
     def summary(self) -> dict:
-        return {"tile": self.tile, "clusters": [k if k is not None else 0 for k in self.clusters], "layers": self.layers}
+        return {
+            "tile": self.tile,
+            "clusters": [c[0] if c else 0 for c in self.clusters],
+            "centroid_digits": [c[1] if c and c[1] else 0 for c in self.clusters],
+            "layers": self.layers,
+        }
 
 
 def _kmeans(points: np.ndarray, weights: np.ndarray, K: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -84,7 +113,8 @@ def _kmeans(points: np.ndarray, weights: np.ndarray, K: int, seed: int) -> tuple
     return km.cluster_centers_, labels
 
 
-def quantize_tiles(W: np.ndarray, k: int, K: int, weight_bits: int, seed: int = DEFAULT_SEED) -> tuple[np.ndarray, dict]:
+def quantize_tiles(W: np.ndarray, k: int, K: int, weight_bits: int, seed: int = DEFAULT_SEED,
+                   max_digits: int | None = None) -> tuple[np.ndarray, dict]:
     """W with every non-zero tile replaced by sign * (its rounded centroid); figures of the pass."""
     n_out, n_in = W.shape
     T = tile_matrix(W, k)
@@ -93,13 +123,19 @@ def quantize_tiles(W: np.ndarray, k: int, K: int, weight_bits: int, seed: int = 
     pts = canon[live]
     uniq, inverse, counts = np.unique(pts, axis=0, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()
-    info = {"tiles": int(len(pts)), "distinct_tiles": int(len(uniq)), "K": int(K)}
-    if len(uniq) <= K:
+    info = {"tiles": int(len(pts)), "distinct_tiles": int(len(uniq)), "K": int(K), "max_digits": max_digits or 0}
+    if len(uniq) <= K and max_digits is None:
         info.update({"distinct_after": int(len(uniq)), "weights_changed": 0})
         return np.asarray(W, dtype=np.int64).copy(), info
-    centers, labels = _kmeans(uniq, counts, K, seed)
     qmax = (1 << (weight_bits - 1)) - 1
-    rounded = np.clip(np.rint(centers), -qmax, qmax).astype(np.int64)
+    if len(uniq) <= K:  # nothing to merge: only the digit limit applies
+        centers, labels = uniq.astype(np.float64), np.arange(len(uniq))
+    else:
+        centers, labels = _kmeans(uniq, counts, K, seed)
+    if max_digits is None:
+        rounded = np.clip(np.rint(centers), -qmax, qmax).astype(np.int64)
+    else:
+        rounded = round_to(centers, cheap_values(qmax, max_digits))
     new_canon = rounded[labels][inverse]
     T2 = np.zeros_like(T)
     T2[live] = new_canon * sign[live][:, None]
@@ -116,7 +152,7 @@ def cluster_model(model: IntModel, clusters, X_calib, *, tile: int = 4, weight_b
                   seed: int = DEFAULT_SEED, bias_correction: bool = True) -> ClusterResult:
     """The model with each layer's tiles vector-quantized to K centroids and biases corrected.
 
-    clusters: a spec for parse_cluster_spec (K, 'K0,K1', or a list with None for untouched layers).
+    clusters: a spec for parse_cluster_spec (K, 'K0,K1', 'KdD', or a list with None for untouched layers).
     weight_bits: per-layer weight widths (int for all layers); default: the smallest symmetric width
     holding each layer's weights. X_calib: calibration inputs for the bias correction.
     """
@@ -138,7 +174,7 @@ def cluster_model(model: IntModel, clusters, X_calib, *, tile: int = 4, weight_b
         if K is None:
             W2, info = layer.W.copy(), {"K": 0}
         else:
-            W2, info = quantize_tiles(layer.W, tile, K, wbits[li], seed)
+            W2, info = quantize_tiles(layer.W, tile, K[0], wbits[li], seed, K[1])
         b2 = layer.b.copy()
         if bias_correction and K is not None:
             # mean accumulator of the original layer on original inputs vs the clustered layer on its own
