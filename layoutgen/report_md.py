@@ -269,7 +269,14 @@ def _energy(r: dict, plotted: bool) -> list[str]:
     lines.append(f"| mean toggles per net and cycle | " + " | ".join(
         f"{e[c]['mean_toggle_rate']:.3f}" for c in corners) + " |")
     lines += ["", f"At the tt fmax ({r['fmax_mhz_tt']:.1f} MHz) typical silicon would draw "
-              f"{e['power_mw_tt_at_fmax_tt']:.2f} mW.", ""]
+              f"{e['power_mw_tt_at_fmax_tt']:.2f} mW."]
+    unit = e.get("unit_delay", {})
+    if "energy_pj_per_inference" in unit:
+        lines += ["", f"Glitch reference: with one unit of delay per cell and every transition counted, the "
+                      f"nets toggle {unit['mean_toggle_rate']:.2f} times per cycle and an inference takes "
+                      f"{unit['energy_pj_per_inference']:.1f} pJ ({unit['power_mw']:.2f} mW, tt). Real glitching "
+                      "depends on the actual cell delays, which this estimate does not simulate."]
+    lines.append("")
     if plotted:
         lines += [f"![energy breakdown]({PLOT_ENERGY})", ""]
     return lines

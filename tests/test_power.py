@@ -328,3 +328,50 @@ def test_build_inputs_prefer_test_data_and_cap_its_length():
     big = np.zeros((MAX_VECTORS + 5, 6), np.int64)
     X, how = build_inputs(model, big)
     assert len(X) == MAX_VECTORS and f"first {MAX_VECTORS} of {MAX_VECTORS + 5}" in how
+
+
+def _glitch(pdk) -> tuple[Design, int]:
+    """x -> dff -> q0; g = q0 xor inv(inv(q0)) -> dff -> y: g is 0 once settled but pulses when q0 changes."""
+    mod = Module("glitch")
+    x, clk, q0, a, b, g, y = (mod.add_net(n) for n in ("x", "clk", "q0", "a", "b", "g", "y"))
+    mod.add_instance("ff_in", P + "dfxtp_1", {"D": x, "CLK": clk, "Q": q0})
+    mod.add_instance("i0", P + "inv_1", {"A": q0, "Y": a})
+    mod.add_instance("i1", P + "inv_1", {"A": a, "Y": b})
+    mod.add_instance("u", pdk.library.role("xor2").name, {"A": q0, "B": b, "X": g})
+    mod.add_instance("ff_out", P + "dfxtp_1", {"D": g, "CLK": clk, "Q": y})
+    mod.add_port("clk", "input", [clk])
+    mod.add_port("x", "input", [x])
+    mod.add_port("y", "output", [y])
+    design = Design("glitch", pdk.library, {"glitch": mod})
+    design.validate()
+    return design, g
+
+
+def test_unit_delay_counts_glitches_that_zero_delay_does_not(pdk):
+    design, g = _glitch(pdk)
+    zero = measure_activity(design, pdk, _alternating(), 1)
+    unit = measure_activity(design, pdk, _alternating(), 1, delay_model="unit")
+    gnet = zero.graph.flat.top_nets[g]
+    assert zero.toggles[gnet] == 0.0 and unit.toggles[gnet] == 2.0  # up at step 1, down at step 3
+    others = np.setdiff1d(np.arange(zero.graph.n_nets), [gnet])
+    assert np.array_equal(zero.toggles[others], unit.toggles[others])
+    # a plain chain has no glitches: both models agree everywhere
+    chain_zero = measure_activity(_chain(pdk, 5), pdk, _alternating(), 1)
+    chain_unit = measure_activity(_chain(pdk, 5), pdk, _alternating(), 1, delay_model="unit")
+    assert np.array_equal(chain_zero.toggles, chain_unit.toggles)
+    rep = estimate_energy(design, pdk, _Bits(1), _alternating(), TT, 100.0, delay_model="unit")
+    assert rep.to_dict()["activity_delay_model"] == "unit"
+    with pytest.raises(LayoutgenError, match="delay_model 'real'"):
+        measure_activity(design, pdk, _alternating(), 1, delay_model="real")
+
+
+def test_unit_delay_settles_to_the_zero_delay_outputs(small, pdk):
+    model, res = small
+    X = np.random.default_rng(12).integers(0, 16, (200, model.n_inputs))
+    zero = measure_activity(res.design, pdk, X, model.input_bits)
+    unit = measure_activity(res.design, pdk, X, model.input_bits, delay_model="unit")
+    # flip-flop outputs and inputs only change at the edge: same toggles in both models
+    top = res.design.top_module
+    io = zero.graph.flat.top_nets[np.asarray(top.port("x").nets + top.port("y").nets)]
+    assert np.array_equal(zero.toggles[io], unit.toggles[io])
+    assert unit.toggles.sum() >= zero.toggles.sum()

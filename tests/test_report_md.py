@@ -45,6 +45,9 @@ def test_report_json_carries_the_issue_figures(built):
         assert r["area_um2"] == r["cell_area_um2"] and "no layout" in r["area_basis"]
         assert sum(r["area_by_cell_um2"].values()) == pytest.approx(r["cell_area_um2"], rel=1e-6)
         assert set(r["timing"]) == {"tt_025C_1v80", "ss_100C_1v60"}
+        unit = r["energy"]["unit_delay"]  # the glitch reference counts at least the settled changes
+        assert unit["energy_pj_per_inference"] >= r["energy_pj_per_inference"]
+        assert unit["mean_toggle_rate"] >= r["energy"]["tt"]["mean_toggle_rate"]
         assert r["timing"]["ss_100C_1v60"]["fmax_mhz"] == r["fmax_mhz_ss"]
     assert json.loads((plain.out_dir / "report.json").read_text())["energy"]["inputs"].startswith("uniform random")
     assert json.loads((data.out_dir / "report.json").read_text())["energy"]["inputs"] == \
@@ -61,6 +64,7 @@ def test_report_md_shows_every_section_and_its_plots(built):
     assert f"{r['power_mw']:.2f} mW" in text
     assert "| **min period** |" in text and "Critical path at ss_100C_1v60" in text
     assert "## Layout" not in text  # no layout picture in this folder
+    assert f"an inference takes {r['energy']['unit_delay']['energy_pj_per_inference']:.1f} pJ" in text
     for plot in (PLOT_AREA, PLOT_ENERGY, PLOT_TIMING):
         assert f"]({plot})" in text
         data = (plain.out_dir / plot).read_bytes()

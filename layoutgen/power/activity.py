@@ -28,6 +28,7 @@ from ..sim.stream import choose_words
 from ..timing.graph import COMB, DFF, TIE, TimingGraph, build_graph
 from ..timing.tables import available_corners, load_timing_library
 
+DELAY_MODELS = ("zero", "unit")
 MAX_WARMUP = 64  # register loops (e.g. a scan chain holding its value) never "fill": cap the warm-up
 
 
@@ -41,6 +42,7 @@ class Activity:
     n_vectors: int
     schedule: np.ndarray  # (warmup + cycles, lanes) index of the input vector applied in each cycle
     graph: TimingGraph = field(repr=False, compare=False)  # the flat netlist the toggles index
+    delay_model: str = "zero"  # "zero": settled changes only; "unit": one step per cell, glitches counted
 
     @property
     def transitions_counted(self) -> int:
@@ -126,6 +128,32 @@ def _blocks(graph: TimingGraph) -> tuple[list[_Block], np.ndarray, np.ndarray, l
     return blocks, d, q, consts
 
 
+def _settle(state: np.ndarray, blocks: list[_Block]) -> None:
+    """Zero delay: evaluate the logic level by level, in place."""
+    for b in blocks:
+        ins = [state[i] for i in b.ins]
+        for fn, o in zip(b.fns, b.outs):
+            state[o] = fn(ins)
+
+
+def _settle_unit_delay(state: np.ndarray, blocks: list[_Block], max_steps: int, counts: np.ndarray | None) -> np.ndarray:
+    """Unit delay: every cell output takes its inputs' values of the previous step; adds each step's
+    changes to counts (when given) until nothing changes. Returns the settled state."""
+    for _ in range(max_steps):
+        nxt = state.copy()
+        for b in blocks:
+            ins = [state[i] for i in b.ins]
+            for fn, o in zip(b.fns, b.outs):
+                nxt[o] = fn(ins)
+        changed = nxt ^ state
+        state = nxt
+        if not changed.any():
+            break
+        if counts is not None:
+            counts += _popcount_rows(changed)
+    return state
+
+
 def sequential_depth(graph: TimingGraph, blocks: list[_Block], d: np.ndarray, q: np.ndarray) -> int:
     """Most flip-flops on any path from an input (the cycles until every stage holds real data)."""
     rank = np.zeros(graph.n_nets, dtype=np.int64)
@@ -157,12 +185,18 @@ def _input_bit_nets(design: Design, graph: TimingGraph, n_in: int, input_bits: i
 
 
 def simulate_activity(design: Design, graph: TimingGraph, X: np.ndarray, input_bits: int, *,
-                      lanes: int | None = None, warmup_cycles: int | None = None) -> Activity:
+                      lanes: int | None = None, warmup_cycles: int | None = None,
+                      delay_model: str = "zero") -> Activity:
     """Toggle rate of every net while the vectors X (n, n_inputs), unsigned input_bits each, stream in.
 
     `graph` is timing.graph.build_graph(design, ...) (its levels and leaf groups drive the simulation).
     lanes (rounded up to a multiple of 64) and warmup_cycles default to choices from the design.
+    delay_model "zero" counts settled changes only; "unit" gives every cell one time step of delay and
+    counts every change on the way (glitches included), as a rough upper reference: real cells differ
+    in delay, so it neither equals nor strictly bounds the true glitching.
     """
+    if delay_model not in DELAY_MODELS:
+        raise LayoutgenError(f"delay_model '{delay_model}': use one of {', '.join(DELAY_MODELS)}")
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[0] == 0:
         raise LayoutgenError(f"activity inputs must be a non-empty 2-D array (n_vectors, n_inputs), got shape {X.shape}")
@@ -200,17 +234,19 @@ def simulate_activity(design: Design, graph: TimingGraph, X: np.ndarray, input_b
         if q.size and t:
             state[q] = state[d]  # the clock edge between cycles t-1 and t
         state[x_nets] = packed[t]
-        for b in blocks:
-            ins = [state[i] for i in b.ins]
-            for fn, o in zip(b.fns, b.outs):
-                state[o] = fn(ins)
-        if t >= warm:
-            counts += _popcount_rows(state ^ prev)
+        if delay_model == "zero":
+            _settle(state, blocks)
+            if t >= warm:
+                counts += _popcount_rows(state ^ prev)
+        else:
+            if t >= warm:
+                counts += _popcount_rows(state ^ prev)  # the inputs and flip-flops at the edge
+            state = _settle_unit_delay(state, blocks, graph.n_levels + 1, counts if t >= warm else None)
         prev[...] = state
     clocks = clock_network(design, graph)
     toggles = counts / float(chunk * L)
     toggles[clocks] = 2.0
-    return Activity(toggles, clocks, chunk, L, warm, n, schedule, graph)
+    return Activity(toggles, clocks, chunk, L, warm, n, schedule, graph, delay_model)
 
 
 def netlist_graph(design: Design, pdk) -> TimingGraph:

@@ -46,6 +46,7 @@ class EnergyReport:
     cycles_counted: int  # lanes x counted cycles
     wire_model: str
     slew_ps: float
+    delay_model: str = "zero"  # of the activity simulation
     activity: Activity | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
@@ -63,6 +64,7 @@ class EnergyReport:
             "cycles_counted": self.cycles_counted,
             "wire_model": self.wire_model,
             "slew_ps": self.slew_ps,
+            "activity_delay_model": self.delay_model,
         }
 
 
@@ -182,18 +184,21 @@ def energy_from_activity(design: Design, pdk, activity: Activity, corner: str, f
         cycles_counted=activity.transitions_counted,
         wire_model=wire_model,
         slew_ps=slew_ps,
+        delay_model=activity.delay_model,
         activity=activity,
     )
 
 
 def estimate_energy(design: Design, pdk, model, inputs: np.ndarray, corner: str = "tt_025C_1v80",
-                    fmax_mhz: float = 100.0, *, activity: Activity | None = None, **options) -> EnergyReport:
+                    fmax_mhz: float = 100.0, *, activity: Activity | None = None, delay_model: str = "zero",
+                    **options) -> EnergyReport:
     """Energy per inference and power at fmax_mhz of `design` (the pipelined netlist of `model`)
     while the input vectors `inputs` (n, model.n_inputs) stream through it, one per clock.
 
     options: wire_cap_per_fanout_ff, net_wire_cap_ff, output_load_ff, slew_ps (see energy_from_activity).
     Pass an `activity` from an earlier call (report.activity) to price the same toggles at another corner.
+    delay_model "unit" counts glitches under a unit-delay model (slower; see power.activity).
     """
     if activity is None:
-        activity = measure_activity(design, pdk, np.asarray(inputs), int(model.input_bits))
+        activity = measure_activity(design, pdk, np.asarray(inputs), int(model.input_bits), delay_model=delay_model)
     return energy_from_activity(design, pdk, activity, corner, fmax_mhz, **options)

@@ -10,6 +10,7 @@ from .activity import measure_activity
 TT, SS = "tt_025C_1v80", "ss_100C_1v60"
 RANDOM_VECTORS = 1024
 RANDOM_SEED = 0
+UNIT_DELAY_MAX_CELLS = 60_000  # the unit-delay reference costs ~logic depth x the zero-delay run
 MAX_VECTORS = 8192  # enough for a stable mean; bounds the simulation's time and memory on big test sets
 
 
@@ -34,6 +35,14 @@ def energy_fields(design: Design, pdk, model, test_inputs: np.ndarray | None, re
     tt = energy_from_activity(design, pdk, activity, TT, clock)
     ss = energy_from_activity(design, pdk, activity, SS, clock)
     tt_fast = energy_from_activity(design, pdk, activity, TT, float(report["fmax_mhz_tt"]))
+    n_cells = sum(g.nets.shape[0] for g in activity.graph.groups)
+    if n_cells <= UNIT_DELAY_MAX_CELLS:
+        glitchy = measure_activity(design, pdk, X, int(model.input_bits), delay_model="unit")
+        g = energy_from_activity(design, pdk, glitchy, TT, clock)
+        unit = {"energy_pj_per_inference": round(g.energy_pj_per_inference, 3), "power_mw": round(g.power_mw, 3),
+                "mean_toggle_rate": round(g.mean_toggle_rate, 4)}
+    else:
+        unit = {"skipped": f"{n_cells} cells > {UNIT_DELAY_MAX_CELLS}"}
     return {
         "energy_pj_per_inference": round(tt.energy_pj_per_inference, 3),
         "power_mw": round(tt.power_mw, 3),
@@ -44,6 +53,8 @@ def energy_fields(design: Design, pdk, model, test_inputs: np.ndarray | None, re
             "tt": tt.to_dict(),
             "ss": ss.to_dict(),
             "power_mw_tt_at_fmax_tt": round(tt_fast.power_mw, 3),
+            # glitch reference: every cell one step of delay, every change counted (tt, rated clock)
+            "unit_delay": unit,
             "lanes": activity.lanes,
             "warmup_cycles": activity.warmup_cycles,
         },
