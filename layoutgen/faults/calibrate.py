@@ -27,11 +27,14 @@ def _best_offset(Y: np.ndarray, labels: np.ndarray, c: np.ndarray, j: int, lo: i
     def correct(v: np.ndarray) -> np.ndarray:
         return np.searchsorted(mine, v, side="right") + (rest.size - np.searchsorted(rest, v, side="right"))
 
-    cand = np.unique(np.clip(np.r_[t, t - 1, lo, c[j]], lo, hi))  # both sides of every step
+    # the count only rises at a `mine` threshold and only falls just after a `rest` one: the best
+    # values include one of these edges (0 and the current value keep ties stable and small)
+    cand = np.clip(np.r_[mine, rest - 1, lo, 0, c[j]], lo, hi)
     score = correct(cand)
-    best = cand[score == score.max()]
-    if c[j] in best:
+    top = score.max()
+    if score[-1] == top:
         return int(c[j])
+    best = cand[score == top]
     return int(best[np.argmin(np.abs(best))])
 
 
