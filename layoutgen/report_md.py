@@ -2,8 +2,7 @@
 
 Plots are PNGs drawn by matplotlib's Agg renderer with the default style (a user's matplotlibrc does
 not leak in) and no metadata, so the same report gives byte-identical files. Everything shown comes
-from the report dict; the layout picture <top>.png is embedded when it is in the folder, and drawn
-from <top>.gds (or .oas) with KLayout's headless view when only the layout is there.
+from the report dict; the layout picture <top>.png is embedded when it is in the folder.
 """
 from __future__ import annotations
 
@@ -136,35 +135,6 @@ def plot_energy(report: dict, path: Path) -> bool:
         _save(fig, path)
 
     _styled(draw)
-    return True
-
-
-def render_layout_picture(folder: Path, report: dict, width_px: int = 1000) -> bool:
-    """<top>.png from <top>.gds/.oas and <top>.lyp in the folder (KLayout's headless view), unless a
-    picture is already there. Every layer, full hierarchy, white background, no grid."""
-    top = report["top"]
-    picture = folder / f"{top}.png"
-    if picture.is_file():
-        return True
-    layout = next((folder / f"{top}.{ext}" for ext in ("gds", "oas") if (folder / f"{top}.{ext}").is_file()), None)
-    if layout is None:
-        return False
-    try:
-        import klayout.lay as lay
-    except ImportError:
-        return False
-    w, h = float(report.get("die_width_um") or 1.0), float(report.get("die_height_um") or 1.0)
-    height_px = max(64, min(4 * width_px, round(width_px * h / w)))
-    view = lay.LayoutView()
-    for key, value in (("background-color", "#ffffff"), ("grid-visible", "false"), ("text-visible", "false")):
-        view.set_config(key, value)
-    view.load_layout(str(layout), True)
-    lyp = folder / f"{top}.lyp"
-    if lyp.is_file():
-        view.load_layer_props(str(lyp))
-    view.max_hier()
-    view.zoom_fit()
-    view.save_image(str(picture), width_px, height_px)
     return True
 
 
@@ -317,7 +287,7 @@ def render_report(report: dict, folder: Path) -> str:
                  f"{r['n_outputs']} outputs x {r['output_width']} bits (two's complement).", ""]
     lines = head + note + _summary(r) + [""]
     picture = folder / f"{r['top']}.png"
-    if render_layout_picture(folder, r):
+    if picture.is_file():  # written by the layout step (layoutgen.physical.picture)
         lines += ["## Layout", "", f"![layout of {r['top']}]({picture.name})", ""]
     lines += _timing(r, plots[PLOT_TIMING]) + _energy(r, plots[PLOT_ENERGY]) + _area(r, plots[PLOT_AREA])
     text = "\n".join(lines)

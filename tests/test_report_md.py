@@ -1,7 +1,6 @@
 """report.md and its plots: built end to end, byte-identical when repeated, figures from report.json."""
 from __future__ import annotations
 
-import datetime
 import json
 import shutil
 
@@ -116,31 +115,3 @@ def test_without_matplotlib_the_report_has_no_plots_but_says_why(built, tmp_path
     assert "Plots need matplotlib" in text and ".png)" not in text
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.md"]
     assert "## Energy and power" in text
-
-
-def test_layout_picture_is_drawn_from_the_gds_once(built, tmp_path, pdk):
-    import gdstk
-
-    _, plain, _ = built
-    r = dict(plain.report, top="pic", die_width_um=20.0, die_height_um=10.0, die_area_mm2=0.0002,
-             utilization=0.4, wire_length_um=1.0, routed_nets=1)
-    lib = gdstk.Library()
-    cell = lib.new_cell("pic")
-    cell.add(gdstk.rectangle((0, 0), (20, 10), layer=68, datatype=20),
-             gdstk.rectangle((2, 2), (6, 4), layer=69, datatype=20))
-    pictures = []
-    for name in ("a", "b"):
-        folder = tmp_path / name
-        folder.mkdir()
-        lib.write_gds(folder / "pic.gds", timestamp=datetime.datetime(2000, 1, 1))
-        shutil.copy(pdk.lyp_path, folder / "pic.lyp")
-        text = render_report(r, folder)
-        assert "![layout of pic](pic.png)" in text
-        data = (folder / "pic.png").read_bytes()
-        assert data.startswith(PNG) and len(data) > 1000
-        pictures.append(data)
-    assert pictures[0] == pictures[1]
-    # a picture already in the folder is kept as it is
-    (tmp_path / "a" / "pic.png").write_bytes(PNG + b"keep")
-    render_report(r, tmp_path / "a")
-    assert (tmp_path / "a" / "pic.png").read_bytes() == PNG + b"keep"
