@@ -236,7 +236,7 @@ def _energy(r: dict, plotted: bool) -> list[str]:
         f"**{e[c]['energy_pj_per_inference']:.4g}**" for c in corners) + " |")
     lines.append("| power (mW) | " + " | ".join(f"{e[c]['power_mw']:.4g}" for c in corners) + " |")
     lines.append("| leakage power (uW) | " + " | ".join(f"{e[c]['leakage_nw'] / 1e3:.4g}" for c in corners) + " |")
-    lines.append(f"| mean toggles per net and cycle | " + " | ".join(
+    lines.append("| mean toggles per net and cycle | " + " | ".join(
         f"{e[c]['mean_toggle_rate']:.3f}" for c in corners) + " |")
     lines += ["", f"At the tt fmax ({r['fmax_mhz_tt']:.1f} MHz) typical silicon would draw "
               f"{e['power_mw_tt_at_fmax_tt']:.2f} mW."]

@@ -21,7 +21,6 @@ import numpy as np
 from ..errors import LayoutgenError
 from ..netlist.ir import Design
 from ..timing.analyze import WIRE_CAP_PER_FANOUT_FF
-from ..timing.graph import DFF
 from .activity import Activity, measure_activity
 from .library import PowerLibrary, load_power_library
 
