@@ -104,10 +104,13 @@ def sampler_for(spec: LmSpec, temperature: float, seed: int, source: str) -> Sam
 
 def build_chip_dir(model_path, pdk: Pdk, out_dir, options: ChipOptions | None = None, *, spec_path=None,
                    temperature: float = 0.0, seed: int = 1, check_tokens: int = 24,
-                   progress: Progress | None = None) -> ChipDir:
+                   progress: Progress | None = None, layout: bool = False, utilization: float = 0.4,
+                   pdk_root=None) -> ChipDir:
     """Load model + spec, build the chip, check it against the reference by simulation, write DIR.
 
     temperature > 0 builds the sampling chip (Gumbel-max with an on-chip random source, see sampler.py).
+    layout: also place, route, write DIR/<top>.gds and check it with DRC and LVS, through the same
+    layout path as `layoutgen build --layout` (figures into the report).
     """
     options = options or ChipOptions()
     progress = progress or Progress(False)
@@ -139,8 +142,15 @@ def build_chip_dir(model_path, pdk: Pdk, out_dir, options: ChipOptions | None = 
         save_int_model(model, folder / f"{top}.int.npz")
         save_spec(spec, folder / f"{top}.lm.json")
 
+    result = BuildResult(chip.design, model, report)
+    writers = [files]
+    if layout:
+        from ..build import BuildOptions, _layout_writer
+
+        writers.append(_layout_writer(result, pdk, BuildOptions(top=top, layout=True, verify=True,
+                                                                utilization=utilization), progress, pdk_root))
     with progress.step(f"write {out_dir}"):
-        write_outputs(BuildResult(chip.design, model, report), Path(out_dir), [files])
+        write_outputs(result, Path(out_dir), writers)
     return ChipDir(chip=chip, model=model, report=report, path=Path(out_dir))
 
 

@@ -1,11 +1,12 @@
 """`layoutgen lmbuild`: build the chip of a character language model (generation on chip) into DIR."""
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 
-from ._common import user_errors
+from ._common import pdk_root_from_env, user_errors
 from ..errors import LayoutgenError
 
 EXAMPLE = "charlm"
@@ -37,15 +38,21 @@ def _default_model() -> Path:
               help="Reset state of the on-chip random source (with --temperature).")
 @click.option("--check-tokens", default=24, show_default=True, type=click.IntRange(min=1),
               help="Tokens per stream the build generates in simulation and compares with the numpy reference.")
+@click.option("--layout", "with_layout", is_flag=True,
+              help="Also place, route and write DIR/<top>.gds, checked by DRC and LVS (the `build --layout` path).")
+@click.option("--utilization", default=0.4, show_default=True, type=click.FloatRange(0.05, 0.9),
+              help="With --layout: target logic cell area / core area of the placement.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @user_errors
-def command(model, out_dir, spec_path, pdk_name, top, stage_depth, temperature, seed, check_tokens, quiet):
+def command(model, out_dir, spec_path, pdk_name, top, stage_depth, temperature, seed, check_tokens, with_layout,
+            utilization, quiet):
     """Build the generating chip of MODEL (int-v1 character model; default: examples/charlm).
 
     The chip holds the network, an argmax unit (with --temperature: Gumbel noise from an on-chip
     random source added to the logits first) and a ring of context registers for P streams
     (P = pipeline latency + 1, chosen automatically). Writes DIR/<top>.v, <top>.netlist.json.gz,
-    <top>.int.npz, <top>.lm.json and report.json; `layoutgen generate DIR` runs it.
+    <top>.int.npz, <top>.lm.json and report.json (with --layout also <top>.gds, checked by DRC and
+    LVS; exit code 1 if they fail); `layoutgen generate DIR` runs it.
     """
     from ..build import Progress, check_top_name
     from ..charlm.chipdir import build_chip_dir
@@ -60,7 +67,8 @@ def command(model, out_dir, spec_path, pdk_name, top, stage_depth, temperature, 
     pdk = load_pdk(pdk_name)
     result = build_chip_dir(model, pdk, out_dir, ChipOptions(top=top, stage_depth=stage_depth), spec_path=spec_path,
                             temperature=temperature, seed=seed, check_tokens=check_tokens,
-                            progress=Progress(enabled=not quiet))
+                            progress=Progress(enabled=not quiet), layout=with_layout, utilization=utilization,
+                            pdk_root=pdk_root_from_env())
     r = result.report
     mode = f"sampling at T={temperature:g}" if r["sampling"] else "greedy"
     click.echo(
@@ -70,3 +78,9 @@ def command(model, out_dir, spec_path, pdk_name, top, stage_depth, temperature, 
         f"{r['tokens_per_s_per_stream_tt'] / 1e6:.1f}M per stream (tt); identical to the numpy reference on "
         f"{r['check']['streams']} streams x {r['check']['tokens_per_stream']} tokens -> {out_dir}"
     )
+    if with_layout:
+        clean = r["drc_violations"] == 0 and r["lvs_match"]
+        click.echo(f"layout: {r['die_width_um']:.1f} x {r['die_height_um']:.1f} um, DRC {r['drc_violations']} "
+                   f"violations, LVS {'match' if r['lvs_match'] else 'MISMATCH'}")
+        if not clean:
+            sys.exit(1)
