@@ -89,6 +89,8 @@ def test_too_many_streams_and_not_a_chip_folder(chip_dir, tmp_path):
     P = load_chip_dir(chip_dir, PDK).chip.streams
     r = CliRunner().invoke(main, ["generate", str(chip_dir), "-p", "a", "--streams", str(P + 1)])
     assert r.exit_code == 2 and f"the chip serves {P}" in r.output
+    r = CliRunner().invoke(main, ["generate", str(chip_dir), "-p", "a", "-p", "b", "-p", "c", "--streams", "2"])
+    assert r.exit_code == 2 and "3 prompts for 2 streams" in r.output
     r = CliRunner().invoke(main, ["generate", str(tmp_path), "-p", "a"])
     assert r.exit_code == 2 and "layoutgen lmbuild" in r.output
 

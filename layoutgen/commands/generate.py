@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ._common import pdk_root_from_env, user_errors
+from ..errors import LayoutgenError
 
 
 @click.command("generate")
@@ -39,6 +40,9 @@ def command(chip_dir, prompts, streams, tokens, follow, iverilog_tokens, pdk_nam
     chip, spec, rep = folder.chip, folder.chip.spec, folder.report
     encoded = [spec.encode(p, "--prompt") for p in prompts]
     n_streams = streams or len(encoded)
+    if len(encoded) > n_streams:
+        raise LayoutgenError(f"{len(encoded)} prompts for {n_streams} streams; give at most one prompt per stream "
+                             f"or raise --streams (the chip serves {chip.streams})")
     stream_prompts = [encoded[s % len(encoded)] for s in range(n_streams)]
     check_prompts(stream_prompts, chip.streams)
     session = ChipSession(chip)
