@@ -125,11 +125,12 @@ def scan_sequence(offsets, bits: int) -> np.ndarray:
 def stream_calibrated(sim, X: np.ndarray, offsets, *, input_bits: int, output_width: int, latency: int,
                       offset_bits: int, lanes: int = 256) -> np.ndarray:
     """Outputs (n, n_out) of a chip with offset registers: shift `offsets` in through scan_in
-    (scan_en = 1, the same in every lane), then stream X with scan_en = 0, `lanes` vectors per clock."""
+    (scan_en = 1, the same in every lane), then stream X with scan_en = 0, `lanes` vectors per clock.
+    offsets None: no load, the registers keep their power-on 0."""
     from .sim.bits import bits_to_signed
 
     X = np.asarray(X, dtype=np.int64)
-    seq = scan_sequence(offsets, offset_bits)
+    seq = np.zeros(0, np.uint8) if offsets is None else scan_sequence(offsets, offset_bits)
     n_load, (n_vec, n_in) = seq.size, X.shape
     lanes = max(1, min(lanes, n_vec))
     cycles_in = -(-n_vec // lanes)

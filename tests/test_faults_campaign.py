@@ -131,3 +131,46 @@ def test_cli_bad_input_is_one_line_exit_2(digits_dir, tmp_path, damage, extra, m
     lines = [l for l in res.output.splitlines() if l.strip()]
     assert len(lines) == 1 and lines[0].startswith("layoutgen: error:") and message in lines[0], res.output
     assert not (folder / "faults").exists()
+
+
+def test_a_build_with_offset_registers_is_calibrated_through_its_scan_chain(tmp_path):
+    from layoutgen.faults import STUCK, Fault
+    from layoutgen.faults.calibrate import accuracy
+    from layoutgen.faults.inject import build_injection, die_outputs
+    from layoutgen.model import IntLayer, IntModel, golden
+
+    rng = np.random.default_rng(8)
+    model = IntModel(4, [
+        IntLayer(rng.integers(-7, 8, size=(8, 10)).astype(np.int64), rng.integers(-20, 20, size=8).astype(np.int64), 2, True, 4),
+        IntLayer(rng.integers(-5, 6, size=(4, 8)).astype(np.int64), rng.integers(-9, 9, size=4).astype(np.int64), 0, False, 0),
+    ])
+    result = compile_model(model, PDK, BuildOptions(top="cal", calibration_bits=8))
+    X = rng.integers(0, 16, size=(400, 10), dtype=np.int64)
+    y = golden(model, X).argmax(axis=1)
+    folder = tmp_path / "cal"
+    folder.mkdir()
+    save_design(result.design, folder / "cal.netlist.json.gz")
+    save_int_model(model, folder / "cal.int.npz")
+    save_data(folder / "cal.test.npz", X_test=X, y_test=y)
+    (folder / "report.json").write_text(json.dumps(result.report))
+    target = open_build_dir(folder, PDK)
+    runner = DieRunner(target, CampaignOptions())
+    assert runner.hardware and runner.bits == 8
+    clean = runner.die([])
+    assert clean.accuracy == 1.0 and clean.hold_after == 1.0
+    # stuck-at faults in the network (not in the offset hardware): the offsets loaded through the scan
+    # chain act exactly like adding them to the faulty outputs
+    names = target.sites.cells.names
+    network = [net for c, outs in enumerate(target.sites.cell_outputs) if not names[c].startswith("cal_")
+               for _, net in outs]
+    pick = np.random.default_rng(3).choice(len(network), size=40, replace=False)
+    recovered = 0
+    for i in range(0, 40, 2):
+        faults = [Fault(STUCK, network[pick[i]], value=1), Fault(STUCK, network[pick[i + 1]], value=0)]
+        d = runner.die(faults)
+        inj = build_injection(target.sim, target.sites.cells, target.design.library, faults)
+        Yh = die_outputs(target.sim, inj, target.X_hold, offsets=None, offset_bits=8, **target.stream_args)
+        assert d.hold_after == accuracy(Yh, target.y_hold, d.offsets)
+        assert d.hold_after >= d.hold_before - 0.05
+        recovered += d.hold_after > d.hold_before
+    assert recovered >= 1

@@ -63,36 +63,50 @@ class Die:
     hold_before: float  # held-out accuracy, before and after calibration
     hold_after: float
     unsettled_cycles: int
+    offsets: np.ndarray  # the calibration offsets fitted for this die
 
 
 class DieRunner:
-    """Simulates dies of one target: test, calibration and held-out sets in one stream."""
+    """Simulates dies of one target: test, calibration and held-out sets in one stream.
+
+    On a build with offset registers (`layoutgen build --calibration`) the fitted offsets are shifted
+    into the die's own scan chain and the held-out set runs through the simulated hardware (defects in
+    the chain and the adders count); otherwise they are added to the simulated outputs."""
 
     def __init__(self, target: FaultTarget, options: CampaignOptions):
         self.t = target
         self.o = options
-        self.bits = options.offset_bits or int(target.report["output_width"])
+        hw = target.report.get("calibration")
+        self.hardware = bool(hw)
+        if hw and options.offset_bits and options.offset_bits != int(hw["offset_bits"]):
+            raise LayoutgenError(f"{target.top} has {hw['offset_bits']}-bit offset registers; drop --offset-bits "
+                                 "or rebuild with --calibration=N")
+        self.bits = int(hw["offset_bits"]) if hw else (options.offset_bits or int(target.report["output_width"]))
         self.X = np.concatenate([target.X_test, target.X_calib, target.X_hold])
         self.n_test, self.n_cal = len(target.X_test), len(target.X_calib)
         self.seconds = 0.0
         self.count = 0
 
-    def outputs(self, faults) -> tuple[np.ndarray, int]:
-        t = self.t
-        inj = build_injection(t.sim, t.sites.cells, t.design.library, faults, self.o.bridge_model) if faults else None
-        Y = die_outputs(t.sim, inj, self.X, **t.stream_args)
-        return Y, (inj.unsettled_cycles if inj else 0)
+    def _run(self, inj, X, offsets=None):
+        if self.hardware:  # offsets None: the registers at their power-on 0, no scan load
+            return die_outputs(self.t.sim, inj, X, offsets=offsets, offset_bits=self.bits, **self.t.stream_args)
+        return die_outputs(self.t.sim, inj, X, **self.t.stream_args)
 
     def die(self, faults) -> Die:
         start = time.perf_counter()
-        Y, unsettled = self.outputs(faults)
         t = self.t
+        inj = build_injection(t.sim, t.sites.cells, t.design.library, faults, self.o.bridge_model) if faults else None
+        Y = self._run(inj, self.X)
         a, b = self.n_test, self.n_test + self.n_cal
         Yt, Yc, Yh = Y[:a], Y[a:b], Y[b:]
         offsets = fit_offsets(Yc, t.y_calib, bits=self.bits)
+        if self.hardware:
+            after = accuracy(self._run(inj, t.X_hold, offsets), t.y_hold)
+        else:
+            after = accuracy(Yh, t.y_hold, offsets)
         kinds = {k: sum(f.kind == k for f in faults) for k in KINDS}
-        d = Die(len(faults), kinds, accuracy(Yt, t.y_test), accuracy(Yh, t.y_hold),
-                accuracy(Yh, t.y_hold, offsets), unsettled)
+        d = Die(len(faults), kinds, accuracy(Yt, t.y_test), accuracy(Yh, t.y_hold), after,
+                inj.unsettled_cycles if inj else 0, offsets)
         self.seconds += time.perf_counter() - start
         self.count += 1
         return d
@@ -171,7 +185,9 @@ def run_campaign(target: FaultTarget, options: CampaignOptions,
         "test_samples": int(len(target.X_test)),
         "calibration": {"set": target.calib_source, "samples": int(len(target.X_calib)),
                         "heldout_samples": int(len(target.X_hold)), "offset_bits": runner.bits,
-                        "method": "coordinate ascent on calibration-set accuracy"},
+                        "method": "coordinate ascent on calibration-set accuracy",
+                        "applied": ("loaded through the die's scan chain into its offset registers" if runner.hardware
+                                    else "added to the die's simulated outputs")},
         "fault_free": {"accuracy": clean.accuracy, "heldout": clean.hold_before,
                        "heldout_calibrated": clean.hold_after},
         "options": {"dies_per_point": options.dies, "seed": options.seed, "tolerance": options.tolerance,

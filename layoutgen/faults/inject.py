@@ -93,10 +93,19 @@ class FaultySimulator(Simulator):
 
 
 def die_outputs(sim: Simulator, injection: Injection | None, X: np.ndarray, *, input_bits: int,
-                output_width: int, latency: int) -> np.ndarray:
-    """Outputs (n, n_out) of the die on inputs X: the fault-free netlist when injection is None."""
+                output_width: int, latency: int, offsets=None, offset_bits: int = 0) -> np.ndarray:
+    """Outputs (n, n_out) of the die on inputs X: the fault-free netlist when injection is None.
+
+    With offset_bits > 0 the design has scan-loaded offset registers (layoutgen.calibration):
+    `offsets` are shifted in through the (possibly faulty) scan chain before X streams through
+    (None: no load, the registers at their power-on 0)."""
     target = sim if injection is None else FaultySimulator(sim, injection)
-    return stream(target, X, input_bits=input_bits, output_width=output_width, latency=latency)
+    if not offset_bits:
+        return stream(target, X, input_bits=input_bits, output_width=output_width, latency=latency)
+    from ..calibration import stream_calibrated
+
+    return stream_calibrated(target, X, offsets, input_bits=input_bits, output_width=output_width,
+                             latency=latency, offset_bits=offset_bits)
 
 
 __all__ = ["BRIDGE_SETTLE_PASSES", "FaultySimulator", "build_injection", "die_outputs"]

@@ -24,7 +24,7 @@ def markdown(r: dict) -> str:
         f"({'wired-AND' if o['bridge_model'] == 'and' else 'dominant driver'}).",
         "",
         f"Fault-free accuracy {ff['accuracy']:.4f}. Calibration: offsets of {cal['offset_bits']} signed bits fitted "
-        f"on {cal['samples']} samples ({cal['set']}), accuracy on {cal['heldout_samples']} held-out samples "
+        f"on {cal['samples']} samples ({cal['set']}), {cal['applied']}; accuracy on {cal['heldout_samples']} held-out samples "
         f"(fault-free {ff['heldout']:.4f}, calibrated {ff['heldout_calibrated']:.4f}).",
         "",
         "## Accuracy vs defect count (netlist simulation) and vs damaged weights (integer model)",
