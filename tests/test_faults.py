@@ -203,3 +203,12 @@ def test_ablation_zero_and_flip(tiny):
     assert all(bin(abs(int(d))).count("1") == 1 for d in changed)  # one flipped bit: a power of two apart
     assert np.array_equal(model.layers[0].W, _model().layers[0].W)  # the original is untouched
     f.validate()
+
+
+def test_faults_describe_themselves(tiny):
+    design, model, sim, cells, X, args = tiny
+    names = design.top_module.net_names
+    assert Fault(STUCK, 3, value=1).describe(names) == f"{names[3]} stuck-at-1"
+    assert Fault(BRIDGE, 3, other=5).describe(names) == f"bridge {names[3]} <-> {names[5]}"
+    text = Fault(OPEN, 3, value=0, reader=2, pin="B").describe(names, cells.names)
+    assert text == f"open: {cells.names[2]}.B cut from {names[3]}, reads 0"

@@ -65,12 +65,12 @@ def defect_sites(design: Design, pdk: Pdk, placement: Placement, net_names: list
     pin_cell = cells.pin_cell
     outputs: list[list[tuple[str, int]]] = [[] for _ in range(n)]
     sinks: dict[int, list[tuple[int, str]]] = {}
-    clock_pins = {lib[m].clock for m in cells.masters if lib[m].clock}
+    clock_pin = [lib[m].clock for m in cells.masters]
     for p in range(len(cells.pin_net)):
         c, net, name = int(pin_cell[p]), int(cells.pin_net[p]), cells.pin_name[p]
         if cells.pin_output[p]:
             outputs[c].append((name, net))
-        elif not (name in clock_pins and lib[cells.masters[cells.master_of[c]]].clock == name):
+        elif clock_pin[cells.master_of[c]] != name:
             sinks.setdefault(net, []).append((c, name))
 
     # wire area per net from the half-perimeter box of its pins
