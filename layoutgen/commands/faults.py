@@ -37,20 +37,20 @@ def _number(text: str, what: str, kind, lo: float, hi: float):
 
 @click.command("faults")
 @click.argument("build_dir", type=str)
-@click.option("--density", "densities", help="Defect densities per cm2, comma-separated [default: 0.1..30 expected defects per die].")
-@click.option("--counts", default="0,1,2,5,10,20,50,100", show_default=True, help="Defect counts per die, comma-separated.")
-@click.option("--dies", default="40", show_default=True, help="Simulated dies per point (seeds).")
-@click.option("--seed", default="0", show_default=True, help="Base seed.")
-@click.option("--tolerance", default="0.01", show_default=True,
+@click.option("--density", "densities", metavar="D[,D...]", help="Defect densities per cm2, comma-separated [default: 0.1..30 expected defects per die].")
+@click.option("--counts", metavar="K[,K...]", default="0,1,2,5,10,20,50,100", show_default=True, help="Defect counts per die, comma-separated.")
+@click.option("--dies", metavar="N", default="40", show_default=True, help="Simulated dies per point (seeds).")
+@click.option("--seed", metavar="S", default="0", show_default=True, help="Base seed.")
+@click.option("--tolerance", metavar="T", default="0.01", show_default=True,
               help="Functional yield: a die passes with accuracy >= fault-free accuracy - tolerance.")
-@click.option("--open-fraction", default="0.5", show_default=True, help="Fraction of wire defects that are opens (the rest bridges).")
-@click.option("--open-value", default="0", show_default=True, help="What a cut-off input reads (0 or 1).")
-@click.option("--bridge-model", default="and", show_default=True, help="Bridge model: and (wired-AND) or dominant.")
-@click.option("--data", type=str, help="Data .npz whose X_calib/y_calib calibrate (held-out: the test set) "
+@click.option("--open-fraction", metavar="F", default="0.5", show_default=True, help="Fraction of wire defects that are opens (the rest bridges).")
+@click.option("--open-value", metavar="0|1", default="0", show_default=True, help="What a cut-off input reads (0 or 1).")
+@click.option("--bridge-model", metavar="and|dominant", default="and", show_default=True, help="Bridge model: and (wired-AND) or dominant.")
+@click.option("--data", metavar="FILE", type=str, help="Data .npz whose X_calib/y_calib calibrate (held-out: the test set) "
                                        "[default: half of DIR's test set calibrates, the other half is held out].")
-@click.option("--offset-bits", default="0", show_default=True, help="Signed bits of each calibration offset (0: the output width).")
-@click.option("--utilization", default="0.4", show_default=True, help="Placement utilization for wire areas and neighbours.")
-@click.option("--out", "out_dir", type=str, help="Output folder [default: DIR/faults].")
+@click.option("--offset-bits", metavar="N", default="0", show_default=True, help="Signed bits of each calibration offset (0: the output width).")
+@click.option("--utilization", metavar="U", default="0.4", show_default=True, help="Placement utilization for wire areas and neighbours.")
+@click.option("--out", "out_dir", metavar="DIR", type=str, help="Output folder [default: DIR/faults].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @user_errors
 def command(build_dir, densities, counts, dies, seed, tolerance, open_fraction, open_value, bridge_model, data,
