@@ -130,3 +130,22 @@ def test_registers_refuse_a_module_without_the_pipeline_ports():
     with pytest.raises(LayoutgenError, match="no scan ports yet"):
         add_offset_registers(result.design.top_module, PDK.library, load_logic_delays(PDK.data_dir),
                              n_outputs=4, output_width=result.report["output_width"])
+
+
+def test_sim_command_checks_a_build_with_offset_registers(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from layoutgen.cli import main
+    from layoutgen.model import save_int_model
+    from layoutgen.netlist.serialize import save_design
+
+    model = _model()
+    result = compile_model(model, PDK, BuildOptions(top="cal", calibration_bits=6))
+    save_design(result.design, tmp_path / "cal.netlist.json.gz")
+    save_int_model(model, tmp_path / "cal.int.npz")
+    (tmp_path / "report.json").write_text(json.dumps(result.report))
+    res = CliRunner().invoke(main, ["sim", str(tmp_path), "-n", "300", "-q"])
+    assert res.exit_code == 0, res.output
+    assert "bit-exact on 302 vectors" in res.output
