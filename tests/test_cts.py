@@ -10,7 +10,8 @@ import pytest
 
 from layoutgen.build import BuildOptions, compile_model
 from layoutgen.netlist.ir import Design, Module
-from layoutgen.physical.cts import ClockTreeError, _mst_length, clock_skew, cluster_tree, insert_clock_tree
+from layoutgen.physical.cts import (ClockTreeError, _mst_length, clock_skew, cluster_tree, insert_clock_tree,
+                                   needs_clock_tree)
 from layoutgen.physical.place import FILLER, LOGIC, PlaceOptions, place
 from layoutgen.sim.demo_designs import hierarchical_adder
 from layoutgen.sim.simulator import Simulator
@@ -252,6 +253,16 @@ def test_bad_inputs_give_clear_errors(pdk, model_design, placed, tree):
         insert_clock_tree(other, pdk, placed)
     with pytest.raises(ClockTreeError, match="max_fanout"):
         insert_clock_tree(model_design, pdk, placed, max_fanout=0)
+    assert needs_clock_tree(model_design) and needs_clock_tree(hierarchical_adder(pdk.library))
+
+
+def test_combinational_design_has_no_clock_to_buffer(pdk):
+    from layoutgen.sim.demo_designs import ripple_adder
+    design = ripple_adder(pdk.library, 4, registered=False).design
+    assert not needs_clock_tree(design)
+    pl = place(design, pdk, options=PlaceOptions(utilization=0.4))
+    with pytest.raises(ClockTreeError, match="no flip-flops"):
+        insert_clock_tree(design, pdk, pl)
 
 
 def test_routed_layout_with_clock_tree_is_drc_and_lvs_clean(pdk, tmp_path, monkeypatch):

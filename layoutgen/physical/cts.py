@@ -465,6 +465,12 @@ def _with_buffers(placement: Placement, rows: _Rows, old_flat: np.ndarray, slots
     )
 
 
+def needs_clock_tree(design: Design) -> bool:
+    """True when the design has flip-flops (a purely combinational design has no clock to buffer)."""
+    lib = design.library
+    return any(lib[name].sequential for name in design.cell_counts())
+
+
 def insert_clock_tree(design: Design, pdk: Pdk, placement: Placement, *, max_fanout: int = 16,
                       branching: int = 4, clock_port: str = CLOCK_PORT) -> ClockTree:
     """A new, flat design in which a balanced clkbuf tree drives every flip-flop's clock pin, and its
