@@ -128,9 +128,12 @@ def test_unit_instances_are_stamped_copies_of_one_template(pdk):
                 assert fwd.setdefault(tnet, net_id) == net_id and back.setdefault(net_id, tnet) == tnet
     s = net.stats()
     assert s["units"] < s["unit_instances"] < s["tiles"]
-    insert_registers(net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, 6.0)
-    integ = unit_integrity(net.module, pdk.library, net)
-    assert integ["unit_instances"] == len(net.table.instances) and 0 <= integ["complete"] <= len(cells)
+    before = unit_integrity(net.module, pdk.library, net)
+    assert before["complete"] == before["unit_instances"] == len(net.table.instances)
+    assert before["cut_by_registers"] == 0 and before["wiring_only"] == len(net.table.instances) - len(with_cells)
+    insert_registers(net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, 1.0)
+    after = unit_integrity(net.module, pdk.library, net)  # one FA level per stage: ranks cut through units
+    assert after["cut_by_registers"] > 0 and after["complete"] <= after["unit_instances"]
 
 
 def test_tiled_ternary_layer_reuses_few_unit_cells_and_costs_about_the_plain_area(pdk):

@@ -215,7 +215,8 @@ def unit_instance_cells(module: Module, cell_groups: dict[str, tuple[int, int]])
 def unit_integrity(module: Module, library: CellLibrary, net: TiledNetwork) -> dict:
     """How many unit instances are still whole copies of their unit after later passes.
 
-    An instance is *complete* when all its template cells are present, and *cut* when a register
+    An instance is *complete* when all its template cells are present (trivially so for a wiring-only
+    unit, which has none), and *cut* when a register
     sits on one of its internal connections (a pipeline rank through the unit): a cut or incomplete
     instance can no longer be stamped from the unit's layout as is.
     """
@@ -224,9 +225,11 @@ def unit_integrity(module: Module, library: CellLibrary, net: TiledNetwork) -> d
     for inst in module.instances:
         for pin in library[inst.master].outputs:
             driver[inst.pins[pin]] = inst
-    n_complete = n_cut = 0
-    for (unit, _), names in cells.items():
-        if len(names) == len(net.templates[unit].module.instances):
+    n_complete = n_cut = n_wiring = 0
+    for inst in net.table.instances:
+        size = len(net.templates[inst.unit].module.instances)
+        n_wiring += size == 0  # a lone +-1 weight: the unit is its input word, no cells
+        if len(cells.get((inst.unit, inst.index), ())) == size:
             n_complete += 1
     by_name = {inst.name: inst for inst in module.instances}
     for tag, names in cells.items():
@@ -245,7 +248,8 @@ def unit_integrity(module: Module, library: CellLibrary, net: TiledNetwork) -> d
             if cut:
                 break
         n_cut += cut
-    return {"unit_instances": len(net.table.instances), "complete": n_complete, "cut_by_registers": n_cut}
+    return {"unit_instances": len(net.table.instances), "complete": n_complete, "cut_by_registers": n_cut,
+            "wiring_only": n_wiring}
 
 
 def unit_table_json(net: TiledNetwork) -> dict:
