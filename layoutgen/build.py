@@ -37,6 +37,7 @@ class BuildOptions:
     layout_format: str = "gds"
     tile: int = 0  # inputs per weight tile: shared partial-sum units (layoutgen/cluster); 0 = plain build
     cluster: str | None = None  # --cluster spec: K, K0,K1,... or drop=F (layoutgen/cluster/build.py)
+    cluster_tile: int = 0  # tile width the clustering uses when it differs from `tile` (--no-units: tile 0)
     clock_mhz: float | None = None  # --clock-mhz: stage depth chosen to meet this at ss (layoutgen/clocking.py)
     calibration_bits: int | None = None  # --calibration: scan-loaded output offsets of N bits, 0 = output width (layoutgen/calibration.py)
 
@@ -236,7 +237,8 @@ def build_model_dir(model_path, pdk: Pdk, out_dir, options: BuildOptions, *, wei
         from .cluster.build import cluster_for_build
 
         with progress.step(f"cluster weight tiles ({options.cluster})"):
-            model, cluster_info = cluster_for_build(model, loaded.data, options.cluster, options.tile)
+            model, cluster_info = cluster_for_build(model, loaded.data, options.cluster,
+                                                    options.cluster_tile or options.tile)
     result = compile_model(model, pdk, options, progress)
     rep = result.report
     if cluster_info is not None:

@@ -239,6 +239,7 @@ def _build(*args):
     (["--cluster", "4,4,4"], "3 cluster counts for a model of 2 layers"),
     (["--cluster", "x"], "'x' is not a cluster count K or KdD"),
     (["--cluster", "drop=2"], "is not an accuracy drop in [0, 1)"),
+    (["--no-units"], "--no-units applies to a clustered build"),
 ])
 def test_cli_bad_cluster_values_give_one_line_exit_2(tmp_path, args, needle):
     out = tmp_path / "out"
@@ -295,3 +296,18 @@ def test_centroid_digit_limit_keeps_weights_cheap_and_builds_bit_exact(pdk):
         assert all(len(csd_digits(int(w))) <= 1 for w in np.unique(layer.W))  # 0 and +-2^n only
     assert res.summary()["centroid_digits"] == [1, 1]
     assert _simulate_against_golden(pdk, res.model, ArithOptions(tile=2), n=500)[0]
+
+
+def test_cli_no_units_builds_the_clustered_model_with_the_plain_adder_graph(tmp_path):
+    model, data = _digits()
+    out = tmp_path / "p"
+    code, _, stderr = _build("--out", str(out), "--cluster", "64d1", "--no-units", "--check-vectors", "100",
+                             str(example_dir("digits") / "digits.int.npz"))
+    assert code == 0, stderr
+    report = json.loads((out / "report.json").read_text())
+    assert "tiles" not in report and report["check"]["bit_exact"]
+    assert report["cluster"]["tile"] == 2 and report["cluster"]["centroid_digits"] == [1, 1]
+    expect = cluster_model(model, "64d1", data.X_calib, tile=2).model
+    assert all(np.array_equal(a.W, b.W) for a, b in zip(load_int_model(out / "digits.int.npz").layers, expect.layers))
+    # measured 83.0 um2/weight against 103.8 unclustered (benchmarks/cluster.py)
+    assert report["cell_area_per_weight_um2"] < 0.9 * 103.8

@@ -67,10 +67,12 @@ def _top_from(path: Path) -> str:
 @click.option("--cluster", "cluster_spec",
               help="Vector-quantize weight tiles: K clusters per layer, K0,K1,... per layer, or drop=F "
                    "(smallest K losing at most F accuracy); writes the clustered int model built.")
+@click.option("--no-units", is_flag=True,
+              help="With --cluster: build the clustered model with the plain shared adder graph, not tile units.")
 @user_errors
 def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, clock_mhz, data, no_share, recoding,
             check_vectors, utilization, layout_format, with_layout, no_verify, quiet, tile, cluster_spec,
-            calibration_bits):
+            calibration_bits, no_units):
     """Compile MODEL (default: the bundled digits example) into a hardwired pipelined netlist.
 
     Writes DIR/<top>.v (gate-level Verilog), <top>.int.npz (the integer model built),
@@ -92,7 +94,9 @@ def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, c
 
         tile = check_tile(tile if tile is not None else DEFAULT_TILE)
     pdk = load_pdk(pdk_name)
-    options = BuildOptions(tile=tile or 0, cluster=cluster_spec,
+    if no_units and cluster_spec is None:
+        raise LayoutgenError("--no-units applies to a clustered build: add --cluster K (or drop --no-units)")
+    options = BuildOptions(tile=0 if no_units else (tile or 0), cluster=cluster_spec, cluster_tile=tile or 0,
                            top=top, stage_depth=stage_depth, recoding=recoding, share=not no_share,
                            layout=with_layout, verify=not no_verify, utilization=utilization,
                            layout_format=layout_format, clock_mhz=clock_mhz, calibration_bits=calibration_bits)
