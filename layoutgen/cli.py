@@ -10,7 +10,7 @@ import click
 
 from . import __version__
 
-SUBCOMMANDS = ["build", "sim", "quantize", "drc", "lvs", "faults", "lmbuild", "generate"]
+SUBCOMMANDS = ["build", "sim", "quantize", "drc", "lvs", "faults", "lmbuild", "generate", "estimate"]
 
 
 class _LazyGroup(click.Group):
