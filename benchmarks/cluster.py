@@ -3,7 +3,9 @@
 One run, side by side, per case:
   off          the plain build (CSE adder graph over the whole layer, compressor trees)
   exact tN     tiles of N inputs, exact pass only (shared partial-sum units; lossless)
-  K=.. tN      tiles of N inputs vector-quantized to K centroids per layer, bias-corrected
+  K=.. tN      tiles of N inputs vector-quantized to K centroids per layer, bias-corrected, built with
+               units on the same tiles; "KdD" rounds centroid weights to at most D CSD digits;
+               "plain" = the clustered model built by the plain (CSE) build instead of units
 Cases: the digits example (examples/digits, 64-32-10, test-split accuracy; every netlist is also
 simulated on the test inputs against the golden model of the model it was built from) and one dense
 256x256 layer of seeded uniform random weights (numpy default_rng(0)) at ternary and at 4-bit
@@ -39,31 +41,36 @@ ROOT = Path(__file__).resolve().parents[1]
 LAYOUT_HOOK = None  # (BuildResult, Pdk) -> dict of extra columns; the macro layout fills this in
 
 
-def configs(ks, tiles, sweep_tile):
-    yield "off", 0, None
-    for t in tiles:
-        yield f"exact t{t}", t, None
-    for K in ks:
-        yield f"K={K} t{sweep_tile}", sweep_tile, K
+def configs(spec):
+    """(label, cluster spec or None, tile used for clustering, tile of the build: 0 = plain CSE build)."""
+    for entry in spec:
+        K, tile, build_tile = entry
+        if K is None:
+            yield ("off" if not build_tile else f"exact t{build_tile}"), None, build_tile, build_tile
+        else:
+            yield f"K={K} t{tile}" + ("" if build_tile else " plain"), K, tile, build_tile
 
 
-def run_case(name, model, pdk, calib, ks, tiles, sweep_tile, score, check_X=None):
+def run_case(name, model, pdk, calib, spec, score, check_X=None):
     rows = []
-    for label, tile, K in configs(ks, tiles, sweep_tile):
+    for label, K, tile, build_tile in configs(spec):
         t0 = time.perf_counter()
         built = cluster_model(model, K, calib, tile=tile).model if K else model
         t_cluster = time.perf_counter() - t0
         t0 = time.perf_counter()
-        res = compile_model(built, pdk, BuildOptions(top="bench", tile=tile))
+        res = compile_model(built, pdk, BuildOptions(top="bench", tile=build_tile))
         t_compile = time.perf_counter() - t0
         r = res.report
+        tiles = r.get("tiles", {})
         row = {
             "case": name, "config": label, "score": score(built),
             "area_per_w": r["cell_area_per_weight_um2"], "fa": r["full_adders"], "fa_per_w": r["full_adders_per_weight"],
             "compile_s": t_compile, "cluster_s": t_cluster,
-            "units": r.get("tiles", {}).get("units", ""), "instances": r.get("tiles", {}).get("unit_instances", ""),
-            "reuse": r.get("tiles", {}).get("reuse_ratio", ""),
+            "units": tiles.get("units", ""), "instances": tiles.get("unit_instances", ""),
+            "reuse": tiles.get("reuse_ratio", ""), "in_units": tiles.get("tiles_in_units", ""),
         }
+        if tiles:
+            row["in_units"] = f"{tiles['tiles_in_units']}/{tiles['tiles']}"
         if check_X is not None:
             sim = Simulator(res.design)
             Y = stream(sim, check_X, input_bits=built.input_bits, output_width=r["output_width"],
@@ -88,11 +95,12 @@ def digits_case(pdk, quick_ks):
     def score(m):
         return f"{np.mean(predictions(golden(m, data.X_test)) == data.y_test):.4f}"
 
-    return model, data, run_case("digits 64-32-10", model, pdk, data.X_calib, quick_ks, (2, 4), 2, score,
-                                 check_X=data.X_test)
+    spec = [(None, 0, 0), (None, 2, 2), (None, 4, 4)] + [(K, 2, 2) for K in quick_ks] + [
+        (16, 4, 4), ("64d1", 2, 2), ("64d1", 2, 0), ("256d1", 2, 0), ("128d2", 2, 0)]
+    return model, data, run_case("digits 64-32-10", model, pdk, data.X_calib, spec, score, check_X=data.X_test)
 
 
-def random_case(pdk, label, lo, hi, size, ks, sweep_tile):
+def random_case(pdk, label, lo, hi, size, spec):
     rng = np.random.default_rng(0)
     W = rng.integers(lo, hi + 1, (size, size)).astype(np.int64)
     model = IntModel(8, [IntLayer(W, np.zeros(size, np.int64), 0, False, 0)])
@@ -105,13 +113,13 @@ def random_case(pdk, label, lo, hi, size, ks, sweep_tile):
         err = golden(m, calib).astype(np.float64) - ref
         return f"{np.sqrt(np.mean(err ** 2)) / np.sqrt(np.mean(ref ** 2)):.3f}"
 
-    return run_case(f"{size}x{size} {label} a8", model, pdk, calib, ks, (2, 4), sweep_tile, score)
+    return run_case(f"{size}x{size} {label} a8", model, pdk, calib, spec, score)
 
 
 COLUMNS = [("case", "case"), ("config", "config"), ("score", "accuracy / rel. error"),
            ("area_per_w", "um2/weight"), ("fa", "full adders"), ("fa_per_w", "FA/weight"),
            ("compile_s", "compile s"), ("cluster_s", "k-means s"), ("units", "unit cells"),
-           ("instances", "unit instances"), ("reuse", "reuse ratio"), ("bit_exact", "bit-exact")]
+           ("instances", "unit instances"), ("reuse", "reuse ratio"), ("in_units", "tiles in units"), ("bit_exact", "bit-exact")]
 
 
 def table(rows):
@@ -136,8 +144,10 @@ def main(argv=None):
     pdk = load_pdk("sky130")
     model, data, rows = digits_case(pdk, (8, 16, 32, 64, 128))
     if not args.quick:
-        rows += random_case(pdk, "ternary", -1, 1, args.size, (8, 16, 32), 2)
-        rows += random_case(pdk, "w4", -7, 7, args.size, (16, 64, 256), 2)
+        exact = [(None, 0, 0), (None, 2, 2), (None, 4, 4)]
+        # ternary tiles of 2 have only 4 canonical values: clustering starts to merge at tile 4 (40)
+        rows += random_case(pdk, "ternary", -1, 1, args.size, exact + [(8, 4, 4), (16, 4, 4)])
+        rows += random_case(pdk, "w4", -7, 7, args.size, exact + [(64, 4, 4), (256, 4, 4), ("256d1", 4, 0)])
     print(table(rows))
     curve = accuracy_curve(model, data, tile=2)
     print("\nDigits accuracy vs K (tile 2, same K in both layers):\n")
