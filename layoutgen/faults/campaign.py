@@ -71,7 +71,8 @@ class DieRunner:
 
     On a build with offset registers (`layoutgen build --calibration`) the fitted offsets are shifted
     into the die's own scan chain and the held-out set runs through the simulated hardware (defects in
-    the chain and the adders count); otherwise they are added to the simulated outputs."""
+    the chain and the adders count); they are kept only if the calibration set, run again through the
+    loaded die, is no worse. Otherwise the offsets are added to the simulated outputs."""
 
     def __init__(self, target: FaultTarget, options: CampaignOptions):
         self.t = target
@@ -101,7 +102,14 @@ class DieRunner:
         Yt, Yc, Yh = Y[:a], Y[a:b], Y[b:]
         offsets = fit_offsets(Yc, t.y_calib, bits=self.bits)
         if self.hardware:
-            after = accuracy(self._run(inj, t.X_hold, offsets), t.y_hold)
+            # as a tester would: load, check the calibration set through the die, and keep the offsets
+            # only if they help there (a defect in the chain or the adders can make them hurt)
+            Y2 = self._run(inj, np.concatenate([t.X_calib, t.X_hold]), offsets)
+            if accuracy(Y2[:self.n_cal], t.y_calib) >= accuracy(Yc, t.y_calib):
+                after = accuracy(Y2[self.n_cal:], t.y_hold)
+            else:
+                offsets = np.zeros_like(offsets)
+                after = accuracy(Yh, t.y_hold)
         else:
             after = accuracy(Yh, t.y_hold, offsets)
         kinds = {k: sum(f.kind == k for f in faults) for k in KINDS}
