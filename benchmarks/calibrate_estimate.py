@@ -14,6 +14,7 @@ random dense layers, and from layoutgen.power.energy.estimate_energy (simulated 
 
     python benchmarks/calibrate_estimate.py            # rewrite pdk/sky130/estimate.json (~3 min)
     python benchmarks/calibrate_estimate.py --check    # print the fit, write nothing
+    python benchmarks/calibrate_estimate.py --validate # estimate vs build: digits and random MLPs (~10 s)
 """
 from __future__ import annotations
 
@@ -50,11 +51,60 @@ def features(layer) -> list[float]:
             np.log(layer.csd_digits / layer.n_weights)]
 
 
+def random_mlp(sizes, wbits, abits, seed) -> IntModel:
+    """A valid int-v1 MLP with uniform random weights (hidden layers ReLU, clipped to abits); as tests/test_estimate.py."""
+    rng = np.random.default_rng(seed)
+    top = (1 << (wbits - 1)) - 1
+    layers = []
+    for k in range(len(sizes) - 1):
+        W = rng.integers(-top, top + 1, (sizes[k + 1], sizes[k]), dtype=np.int64)
+        last = k == len(sizes) - 2
+        shift = 0 if last else int(np.ceil(np.log2(top * sizes[k])))
+        layers.append(IntLayer(W, rng.integers(-8, 9, sizes[k + 1]).astype(np.int64), shift, not last,
+                               0 if last else abits))
+    return IntModel(abits, layers)
+
+
+VALIDATION = [([48, 24, 8], 3, 6, 8.0), ([100, 40], 6, 4, 6.0), ([20, 60, 12], 5, 7, 12.0)]
+
+
+def validate(pdk) -> None:
+    """Estimate against build for the digits example and random MLPs outside the calibration set."""
+    from layoutgen.estimate import PlanOptions, estimate, load_calibration
+    from layoutgen.model import load_model
+
+    calib = load_calibration(pdk.data_dir)
+    cases = [("digits.int.npz", load_model(ROOT / "examples" / "digits" / "digits.int.npz"), 8.0)]
+    cases += [(f"{'-'.join(map(str, s))} w{w} a{a}", random_mlp(s, w, a, sum(s)), d) for s, w, a, d in VALIDATION]
+    from layoutgen.model import load_data
+    from layoutgen.power.energy import estimate_energy
+
+    test_x = load_data(ROOT / "examples" / "digits" / "digits.data.npz").X_test
+    print(f"{'model':22} {'depth':>5} | {'cell um2 build':>14} {'estimate':>10} {'error':>7} | "
+          f"{'fmax ss build':>13} {'estimate':>8} {'error':>7} | {'pJ build':>8} {'estimate':>8} {'error':>7}")
+    for name, model, depth in cases:
+        res = compile_model(model, pdk, BuildOptions(stage_depth=depth))
+        rep = res.report
+        plan = estimate(from_int_model(model, name), calib, PlanOptions(stage_depth=depth))
+        X = test_x if name.startswith("digits") else np.random.default_rng(7).integers(
+            0, 1 << model.input_bits, (256, model.n_inputs), dtype=np.int64)
+        pj = estimate_energy(res.design, pdk, model, X, "tt_025C_1v80", rep["fmax_mhz_ss"]).energy_pj_per_inference
+        print(f"{name:22} {depth:5g} | {rep['cell_area_um2']:14.0f} {plan.cell_area_um2:10.0f} "
+              f"{plan.cell_area_um2 / rep['cell_area_um2'] - 1:+7.1%} | {rep['fmax_mhz_ss']:13.1f} "
+              f"{plan.fmax_mhz_ss:8.1f} {plan.fmax_mhz_ss / rep['fmax_mhz_ss'] - 1:+7.1%} | {pj:8.1f} "
+              f"{plan.energy_pj_per_inference:8.1f} {plan.energy_pj_per_inference / pj - 1:+7.1%}")
+    print("(energy: tt corner; digits on its test inputs, the random models on 256 uniform random inputs)")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--check", action="store_true")
+    ap.add_argument("--validate", action="store_true")
     args = ap.parse_args()
     pdk = load_pdk("sky130")
+    if args.validate:
+        validate(pdk)
+        return
     t0 = time.perf_counter()
 
     rows, targets, points = [], [], []

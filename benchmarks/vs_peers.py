@@ -21,8 +21,8 @@ get the netlist (ours: arithmetic; yosys: synthesis; da4ml: solve + synthesis).
     python benchmarks/vs_peers.py --case 8x8:w4:a4 --case 32x64:w4:a8 --no-da4ml
     python benchmarks/vs_peers.py --write-liberty DIR_OF_LIB_JSON   # regenerate the liberty
 
-A case is ROWSxCOLS:wBITS|ternary:aBITS (W is ROWS outputs x COLS inputs; wB draws weights uniformly
-from -(2^(B-1)-1)..2^(B-1)-1, so w2 is -1..1 like ternary, and w4 is -7..7 as in DESIGN.md).
+A case is ROWSxCOLS:WEIGHTS:aBITS: W is ROWS outputs x COLS inputs, weights drawn uniformly from
+wB: -(2^(B-1)-1)..2^(B-1)-1 (w4 is -7..7 as in DESIGN.md), ternary: -1..1, or LO..HI (e.g. -2..1).
 """
 from __future__ import annotations
 
@@ -44,7 +44,8 @@ LIBERTY = HERE / "data" / "sky130_fd_sc_hd_comb.lib"
 CELL_PREFIX = "sky130_fd_sc_hd__"
 # ABC's area flow (DESIGN.md section 3): fraig capped at 1000 conflicts, which otherwise can hang
 ABC_SCRIPT = "+strash;&get,-n;&fraig,-x,-C,1000;&put;scorr;dc2;strash;dch,-f;amap;topo"
-DEFAULT_CASES = ["16x16:w4:a8", "32x64:w4:a8", "64x64:ternary:a8", "64x64:w2:a4"]
+# the layers of DESIGN.md section 3 (64x64 "2-bit" = two's complement -2..1, as benchmarks/arith.py)
+DEFAULT_CASES = ["16x16:w4:a8", "32x64:w4:a8", "64x64:ternary:a8", "64x64:-2..1:a4"]
 # liberty cells ABC may use: single-output combinational cells at drive 1 (larger drives only add area)
 _SKIP_CELLS = ("clkbuf", "clkinv", "dlygate", "conb", "fa_", "ha_", "dfxtp", "dfrtp")
 
@@ -68,22 +69,29 @@ class Case:
     def name(self) -> str:
         return f"{self.rows}x{self.cols} {self.weights} a{self.act_bits}"
 
-    def matrix(self) -> np.ndarray:
-        rng = np.random.default_rng(self.seed)
+    def weight_range(self) -> tuple[int, int]:
         if self.weights == "ternary":
-            top = 1
-        else:
-            top = (1 << (int(self.weights[1:]) - 1)) - 1
-        return rng.integers(-top, top + 1, (self.rows, self.cols), dtype=np.int64)
+            return -1, 1
+        if ".." in self.weights:
+            lo, hi = self.weights.split("..")
+            return int(lo), int(hi)
+        top = (1 << (int(self.weights[1:]) - 1)) - 1
+        return -top, top
+
+    def matrix(self) -> np.ndarray:
+        lo, hi = self.weight_range()
+        return np.random.default_rng(self.seed).integers(lo, hi + 1, (self.rows, self.cols), dtype=np.int64)
 
 
 def parse_case(text: str, seed: int = 0) -> Case:
-    m = re.fullmatch(r"(\d+)x(\d+):(ternary|w\d+):a(\d+)", text.strip())
+    m = re.fullmatch(r"(\d+)x(\d+):(ternary|w\d+|-?\d+\.\.-?\d+):a(\d+)", text.strip())
     if not m:
-        raise SystemExit(f"vs_peers: case '{text}' is not ROWSxCOLS:wBITS|ternary:aBITS (e.g. 32x64:w4:a8)")
+        raise SystemExit(f"vs_peers: case '{text}' is not ROWSxCOLS:wBITS|ternary|LO..HI:aBITS (e.g. 32x64:w4:a8)")
     rows, cols, w, a = int(m[1]), int(m[2]), m[3], int(m[4])
-    if w != "ternary" and not 2 <= int(w[1:]) <= 16:
+    if w.startswith("w") and not 2 <= int(w[1:]) <= 16:
         raise SystemExit(f"vs_peers: case '{text}': weight bits must be 2..16")
+    if ".." in w and not -(1 << 15) <= int(w.split("..")[0]) < int(w.split("..")[1]) < (1 << 15):
+        raise SystemExit(f"vs_peers: case '{text}': the weight range LO..HI needs LO < HI within 16 bits")
     if not (1 <= rows and 1 <= cols and 1 <= a <= 16):
         raise SystemExit(f"vs_peers: case '{text}': sizes must be positive and activation bits 1..16")
     return Case(rows, cols, w, a, seed)

@@ -75,5 +75,7 @@ def test_behavioural_verilog_and_case_parsing():
     assert vp.parse_case("2x2:w4:a8").matrix().max() <= 7
     text = vp.behavioural_verilog(np.array([[3, -2], [0, 0]]), 4, 8)
     assert "assign y[7:0] = 8'd3 * x0 - 8'd2 * x1;" in text and "assign y[15:8] = 8'd0;" in text
-    with pytest.raises(SystemExit):
-        vp.parse_case("8x8:q4:a4")
+    assert set(np.unique(vp.parse_case("16x16:-2..1:a4").matrix())) == {-2, -1, 0, 1}
+    for bad in ("8x8:q4:a4", "8x8:3..1:a4", "8x8:w1:a4"):
+        with pytest.raises(SystemExit):
+            vp.parse_case(bad)

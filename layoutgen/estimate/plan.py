@@ -167,7 +167,7 @@ class Plan:
         o = self.options
         out = [f"layoutgen estimate: {self.source}", ""]
         out.append(f"{'layer':>5} {'inputs':>7} {'outputs':>7} {'a bits':>6} {'w bits':>6} {'CSD/w':>6} {'cell um2':>13}")
-        for l in self.layers:
+        for l in _elide(self.layers, out, "layers"):
             out.append(f"{l['layer']:5d} {l['inputs']:7d} {l['outputs']:7d} {l['act_bits']:6d} {l['weight_bits']:6d} "
                        f"{l['csd_digits_per_weight']:6.2f} {l['cell_area_um2']:13.0f}")
         d = self.to_dict()
@@ -190,16 +190,27 @@ class Plan:
         out.append("")
         out.append(f"{'die':>4} {'layers (neurons)':32} {'w x h mm':>15} {'mm2':>9} {'gross/wafer':>11} "
                    f"{'Y Poisson':>9} {'Y Murphy':>9} {'wafers':>7}")
-        for die in self.dies:
+        for die in _elide(self.dies, out, "dies"):
             parts = ", ".join(f"L{p.layer}[{p.first}:{p.first + p.count}]" for p in die.pieces)
             if len(parts) > 32:
                 parts = parts[:29] + "..."
             out.append(f"{die.index:4d} {parts:32} {die.width_mm:7.3f}x{die.height_mm:<7.3f} {die.area_mm2:9.3f} "
                        f"{die.dies_per_wafer:11d} {die.yield_poisson:9.3f} {die.yield_murphy:9.3f} "
                        f"{_fmt_wafers(die.wafers_murphy):>7}")
-        for c in self.cuts:
+        for c in _elide(self.cuts, out, "cuts"):
             out.append(f"cut after die {c.after_die}: {c.bits_per_clock} bits per clock = {c.gbit_per_s:.2f} Gbit/s")
         return "\n".join(out) + "\n"
+
+
+SHOWN_ROWS = 12
+
+
+def _elide(rows: list, out: list[str], what: str) -> list:
+    """The first rows of a long list for the table (every row is in the JSON); notes what was left out."""
+    if len(rows) <= SHOWN_ROWS:
+        return rows
+    out.append(f"  ({len(rows)} {what}; the first {SHOWN_ROWS} shown, all of them in --json)")
+    return rows[:SHOWN_ROWS]
 
 
 def _total(values):
