@@ -13,7 +13,10 @@ layoutgen chooses, no bias, no ReLU, no shift) this builds
          Verilog synthesized by the same Yosys script.
 
 Every netlist is simulated with iverilog on random vectors (plus all-zero and all-maximum inputs)
-against the numpy product W x, using the PDK's functional cell models; a mismatch is an error.
+against the numpy product W x; a mismatch is an error. Ours runs with the PDK's functional cell models
+(layoutgen.sim.iverilog); the peers' mapped netlists with unit-delay models written from the liberty
+functions (the PDK's zero-delay models are far too slow on their deep XOR logic; the CI test checks
+both kinds of model agree on a small netlist).
 Areas are cell areas (LEF SIZE = liberty area) of the combinational logic; times are wall seconds to
 get the netlist (ours: arithmetic; yosys: synthesis; da4ml: solve + synthesis).
 
@@ -278,9 +281,100 @@ def _hex(values: np.ndarray, bits: int) -> list[str]:
     return out
 
 
+SETTLE = 5000  # time units (one per gate) a vector is given to settle: more than any netlist's depth here
+
+
+def liberty_models(liberty: Path) -> str:
+    """Verilog models of the liberty's cells, one `assign #1` each from the cell's liberty function.
+
+    Unit delays order the events by logic level: the PDK's zero-delay functional models re-evaluate
+    reconvergent XOR trees so often that thousands of cells take minutes per vector in iverilog.
+    """
+    text = liberty.read_text()
+    out = ["`timescale 1ns / 1ps"]
+    for name, body in re.findall(r"cell \((\w+)\) \{(.*?)\n  \}", text, re.S):
+        ins = re.findall(r"pin \((\w+)\) \{ direction : input;", body)
+        pin, func = re.findall(r'pin \((\w+)\) \{ direction : output; function : "([^"]+)"', body)[0]
+        expr = func.replace("!", "~").replace("+", "|").replace("*", "&")
+        ports = ", ".join([*(f"input {p}" for p in ins), f"output {pin}"])
+        out.append(f"module {name} ({ports});\n  assign #1 {pin} = {expr};\nendmodule")
+    return "\n".join(out) + "\n"
+
+
+_INSTANCE = re.compile(r"^\s*(" + CELL_PREFIX + r"\w+)\s+(\S+)\s*\((.*?)\);", re.S | re.M)
+_PIN = re.compile(r"\.(\w+)\(([^()]*)\)")
+
+
+def levelized(netlist: str, outputs: dict[str, str]) -> tuple[str, int]:
+    """The netlist with delay wires that make every cell's inputs change at the same time.
+
+    With unit-delay cells a cell of logic level L then sees all its inputs change at L-1 and its output
+    changes once, at L: no glitch cascades, so the event count per vector is about the cell count.
+    Values are unaffected (only the time they settle). Returns the text and the deepest level.
+    outputs: cell name -> its output pin.
+    """
+    insts = []
+    for m in _INSTANCE.finditer(netlist):
+        pins = dict((p, n.strip()) for p, n in _PIN.findall(m[3]))
+        out = outputs[m[1]]
+        insts.append((m.start(), m.end(), m[1], m[2], pins, out))
+    driver = {pins[out]: i for i, (*_, pins, out) in enumerate(insts)}
+    level = [0] * len(insts)
+    state = [0] * len(insts)  # 0 new, 1 on the stack, 2 done
+
+    def net_level(net: str) -> int:
+        return level[driver[net]] if net in driver else 0
+
+    for root in range(len(insts)):  # iterative depth-first levelling
+        if state[root]:
+            continue
+        stack = [root]
+        while stack:
+            i = stack[-1]
+            pins, out = insts[i][4], insts[i][5]
+            if state[i] == 0:
+                state[i] = 1
+                for p, n in pins.items():
+                    j = driver.get(n)
+                    if p != out and j is not None and state[j] == 0:
+                        stack.append(j)
+                    elif p != out and j is not None and state[j] == 1:
+                        raise PeerError(f"combinational loop through {insts[j][3]}")
+                continue
+            stack.pop()
+            if state[i] == 1:
+                state[i] = 2
+                level[i] = 1 + max((net_level(n) for p, n in pins.items() if p != out), default=0)
+    delayed: dict[tuple[str, int], str] = {}
+    pieces, pos = [], 0
+    for i, (a, b, cell, name, pins, out) in enumerate(insts):
+        conns = []
+        for p, n in pins.items():
+            k = level[i] - 1 - net_level(n) if p != out else 0
+            if k > 0:
+                n = delayed.setdefault((n, k), f"_dly{len(delayed)}_")
+            conns.append(f".{p}({n})")
+        pieces += [netlist[pos:a], f"  {cell} {name} ({', '.join(conns)});"]
+        pos = b
+    pieces.append(netlist[pos:])
+    text = "".join(pieces)
+    wires = "".join(f"  wire {w};\n  assign #{k} {w} = {n};\n" for (n, k), w in delayed.items())
+    cut = text.rfind("endmodule")
+    return text[:cut] + wires + text[cut:], max(level, default=0)
+
+
+def liberty_outputs(liberty: Path) -> dict[str, str]:
+    text = liberty.read_text()
+    return {name: re.findall(r"pin \((\w+)\) \{ direction : output;", body)[0]
+            for name, body in re.findall(r"cell \((\w+)\) \{(.*?)\n  \}", text, re.S)}
+
+
 def simulate_comb(netlist: str, top: str, X: np.ndarray, act_bits: int, n_out: int, out_width: int,
-                  models: list[Path]) -> np.ndarray:
-    """Apply each row of X to the combinational netlist in iverilog; y as signed ints (n, n_out)."""
+                  models, settle: int = SETTLE) -> np.ndarray:
+    """Apply each row of X to the combinational netlist in iverilog; y as signed ints (n, n_out).
+
+    models: the cell models, as Verilog text (liberty_models) or a list of the PDK's functional model files.
+    """
     iverilog, vvp = tool("iverilog"), tool("vvp")
     xw, yw = X.shape[1] * act_bits, n_out * out_width
     tb = f"""`timescale 1ns / 1ps
@@ -291,18 +385,23 @@ module tb;
   {top} dut (.x(x), .y(y));
   initial begin
     $readmemh("x.hex", v); f = $fopen("y.hex", "w");
-    for (t = 0; t < {len(X)}; t = t + 1) begin x = v[t]; #10; $fwrite(f, "%h\\n", y); end
+    for (t = 0; t < {len(X)}; t = t + 1) begin x = v[t]; #{settle}; $fwrite(f, "%h\\n", y); end
     $fclose(f); $finish;
   end
 endmodule
 """
     with tempfile.TemporaryDirectory(prefix="vs-peers-sim-") as tmp:
         work = Path(tmp)
-        (work / "dut.v").write_text(netlist)
+        (work / "dut.v").write_text("`timescale 1ns / 1ps\n" + netlist)
+        if isinstance(models, str):
+            (work / "cells.v").write_text(models)
+            model_args = ["cells.v"]
+        else:
+            model_args = ["-grelative-include", "-DFUNCTIONAL", *map(str, models)]
         (work / "tb.v").write_text(tb)
         (work / "x.hex").write_text("\n".join(_hex(X, act_bits)) + "\n")
-        proc = subprocess.run([iverilog, "-g2005", "-DFUNCTIONAL", "-DUNIT_DELAY=#1", "-o", "sim.vvp", "-s", "tb",
-                               "tb.v", "dut.v", *map(str, models)], cwd=work, capture_output=True, text=True)
+        proc = subprocess.run([iverilog, "-g2005", "-o", "sim.vvp", "-s", "tb", "tb.v", "dut.v", *model_args],
+                              cwd=work, capture_output=True, text=True)
         if proc.returncode != 0:
             raise PeerError(f"iverilog could not compile the netlist: {(proc.stderr or proc.stdout).strip()[:300]}")
         proc = subprocess.run([vvp, "-n", "sim.vvp"], cwd=work, capture_output=True, text=True)
@@ -401,6 +500,7 @@ def run_case(case: Case, pdk, views, *, vectors: int = 200, use_da4ml: bool = Tr
     res = CaseResult(case, int(W.size), ours.comb_area_um2, ours.seconds, ours.out_width, len(X))
     log(f"  ours : {ours.comb_area_um2:10.0f} um2 in {ours.seconds:.2f} s, iverilog-equal on {len(X)} vectors")
 
+    models, outputs = liberty_models(liberty), liberty_outputs(liberty)
     flows = [("yosys", lambda: (behavioural_verilog(W, case.act_bits, ours.out_width), [], {}))]
     if use_da4ml:
         flows.append(("da4ml", lambda: da4ml_verilog(W, case.act_bits, ours.out_width)))
@@ -408,8 +508,8 @@ def run_case(case: Case, pdk, views, *, vectors: int = 200, use_da4ml: bool = Tr
         try:
             verilog, extra, info = make()
             syn = synthesize(verilog, "layer", liberty, extra)
-            Y = simulate_comb(syn.netlist, "layer", X, case.act_bits, case.rows, ours.out_width,
-                              netlist_models(syn.netlist, views))
+            net, depth = levelized(syn.netlist, outputs)
+            Y = simulate_comb(net, "layer", X, case.act_bits, case.rows, ours.out_width, models, depth + 10)
             if not np.array_equal(Y, golden):
                 bad = int(np.count_nonzero((Y != golden).any(axis=1)))
                 raise PeerError(f"{name} netlist differs from W x on {bad} of {len(X)} vectors")

@@ -56,8 +56,15 @@ def test_equivalence_check_catches_a_wrong_netlist(env):
     wrong = W.copy()
     wrong[1, 2] += 1
     syn = vp.synthesize(vp.behavioural_verilog(wrong, 3, 10), "layer", vp.LIBERTY)
-    Y = vp.simulate_comb(syn.netlist, "layer", X, 3, 4, 10, vp.netlist_models(syn.netlist, views))
+    Y = vp.simulate_comb(syn.netlist, "layer", X, 3, 4, 10, vp.liberty_models(vp.LIBERTY))
     assert np.array_equal(Y, X @ wrong.T) and not np.array_equal(Y, X @ W.T)
+    # the liberty-derived models agree with the PDK's own functional models
+    pdk_models = vp.simulate_comb(syn.netlist, "layer", X, 3, 4, 10, vp.netlist_models(syn.netlist, views))
+    assert np.array_equal(pdk_models, Y)
+    # delay wires that order events by logic level change no value
+    net, depth = vp.levelized(syn.netlist, vp.liberty_outputs(vp.LIBERTY))
+    assert "_dly" in net and depth > 3
+    assert np.array_equal(vp.simulate_comb(net, "layer", X, 3, 4, 10, vp.liberty_models(vp.LIBERTY), depth + 2), Y)
     assert set(syn.cells) and all(c.startswith(vp.CELL_PREFIX) for c in syn.cells)
 
 

@@ -99,8 +99,8 @@ def parse_layers(text: str) -> list[tuple[int, int]]:
 
 def from_param_count(params: float, weight_bits: int, act_bits: int, fan_in: int, sparsity: float | None = None) -> ModelSpec:
     """`params` weights as square fan_in x fan_in layers (the last one partial), for a first-order plan."""
-    if not params >= 1:
-        raise EstimateError(f"--params {params} must be at least 1")
+    if not (params >= 1 and math.isfinite(params)):
+        raise EstimateError(f"--params {params} must be a finite count of at least 1")
     if fan_in < 1:
         raise EstimateError(f"--fan-in {fan_in} must be at least 1")
     params = int(round(params))
