@@ -419,7 +419,7 @@ endmodule
     return Y
 
 
-def test_vectors(n_in: int, act_bits: int, n: int, seed: int) -> np.ndarray:
+def random_vectors(n_in: int, act_bits: int, n: int, seed: int) -> np.ndarray:
     top = (1 << act_bits) - 1
     rng = np.random.default_rng(seed + 1)
     return np.concatenate([np.zeros((1, n_in), np.int64), np.full((1, n_in), top, np.int64),
@@ -490,7 +490,7 @@ def run_case(case: Case, pdk, views, *, vectors: int = 200, use_da4ml: bool = Tr
     from layoutgen.sim.iverilog import run_iverilog
 
     W = case.matrix()
-    X = test_vectors(case.cols, case.act_bits, vectors, case.seed)
+    X = random_vectors(case.cols, case.act_bits, vectors, case.seed)
     golden = X @ W.T
     ours = build_ours(W, case.act_bits, pdk)
     got = run_iverilog(ours.design, X, input_bits=case.act_bits, output_width=ours.out_width,

@@ -52,7 +52,7 @@ def test_equivalence_check_catches_a_wrong_netlist(env):
     """A behavioural layer with one weight changed must fail the iverilog comparison against W x."""
     pdk, views = env
     W = vp.parse_case("4x4:w4:a3").matrix()
-    X = vp.test_vectors(4, 3, 40, 0)
+    X = vp.random_vectors(4, 3, 40, 0)
     wrong = W.copy()
     wrong[1, 2] += 1
     syn = vp.synthesize(vp.behavioural_verilog(wrong, 3, 10), "layer", vp.LIBERTY)
