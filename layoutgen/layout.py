@@ -39,18 +39,22 @@ def io_margin_nm(pdk: Pdk) -> int:
     return 6 * pdk.tech.site.height_nm
 
 
-def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float = 0.4,
-                route_options: RouteOptions = RouteOptions()) -> LayoutResult:
+def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float = 0.4, aspect_ratio: float = 1.0,
+                route_options: RouteOptions = RouteOptions(), log=None) -> LayoutResult:
     tech = pdk.tech
     placement = place(design, pdk, pdk_root=pdk_root,
-                      options=PlaceOptions(utilization=utilization, margin_nm=io_margin_nm(pdk)))
+                      options=PlaceOptions(utilization=utilization, aspect_ratio=aspect_ratio,
+                                          margin_nm=io_margin_nm(pdk)))
     power = power_grid(placement, tech)
     m2, m3 = tech.routing["met2"], tech.routing["met3"]
     origin = (placement.core[0] + m2.track_offset_nm, placement.core[1] + m3.track_offset_nm)
     grid = RouteGrid.covering(tech, placement.die, origin)
     met2_boxes = []
+    for shape in power.shapes:
+        if shape.layer == "met4" and shape.purpose == "drawing":
+            grid.block_box("met4", shape.box, tech)
     for shape in power.stack.shapes:
-        if shape.layer in ("met2", "met3"):
+        if shape.layer in ("met2", "met3", "met4"):
             for cx, cy in power.stack_refs:
                 x0, y0, x1, y1 = shape.box
                 box = (x0 + cx, y0 + cy, x1 + cx, y1 + cy)
@@ -63,7 +67,7 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
     for p in pins:
         j = 0 if p.edge == "bottom" else grid.ny - 1
         terminals.append(Terminal(p.net, p.i, j, grid.y(j), (), p.name))
-    result = route(grid, terminals, route_options)
+    result = route(grid, terminals, route_options, log=log)
     if result.unrouted:
         names = net_names(placement)
         listed = ", ".join(names.get(n, f"net {n}") for n in result.unrouted[:10])

@@ -1,4 +1,5 @@
-"""Router on synthetic grids: legality (no shared nodes, met3 row spacing), connectivity, failures named."""
+"""Router on synthetic grids: legality (no shared nodes, met3 row spacing), connectivity, failures named,
+met4 used when the lower layers are full."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from layoutgen.route.grid import BLOCKED, FREE, RouteGrid
-from layoutgen.route.router import M2, M3, RouteOptions, route
+from layoutgen.route.router import M2, M3, M4, RouteOptions, route
 from layoutgen.route.terminals import Terminal
 
 
@@ -20,10 +21,12 @@ def _connected(result, net, terms):
     adj = defaultdict(set)
     for layer, i, j in r.edges:
         a = (layer, i, j)
-        b = (layer, i, j + 1) if layer == M2 else (layer, i + 1, j)
+        b = (layer, i + 1, j) if layer == M3 else (layer, i, j + 1)
         adj[a].add(b), adj[b].add(a)
     for i, j in r.vias:
         adj[(M2, i, j)].add((M3, i, j)), adj[(M3, i, j)].add((M2, i, j))
+    for i, j in r.vias3:
+        adj[(M4, i, j)].add((M3, i, j)), adj[(M3, i, j)].add((M4, i, j))
     start = (M2, terms[0].i, terms[0].j)
     seen, stack = {start}, [start]
     while stack:
@@ -34,11 +37,13 @@ def _connected(result, net, terms):
 
 
 def _check_legal(result):
-    owner2, owner3 = {}, {}
+    owners = {M2: {}, M3: {}, M4: {}}
     for net, r in result.routes.items():
         for layer, i, j in r.nodes:
-            table = owner2 if layer == M2 else owner3
-            assert table.setdefault((i, j), net) == net, f"node {(layer, i, j)} shared"
+            assert owners[layer].setdefault((i, j), net) == net, f"node {(layer, i, j)} shared"
+            if layer == M4:
+                assert i % 2 == 0, "met4 only on even columns"
+    owner3 = owners[M3]
     for (i, j), net in owner3.items():
         for ni in (i - 1, i + 1):
             other = owner3.get((ni, j))

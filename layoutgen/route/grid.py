@@ -1,4 +1,5 @@
-"""The routing grid: met2 tracks (columns, vertical wires) x met3 tracks (rows, horizontal wires).
+"""The routing grid: met2 tracks (columns, vertical wires) x met3 tracks (rows, horizontal wires), and
+met4 (vertical) on every second met2 column (met4 pitch 0.92 um = 2 x met2 pitch).
 
 Node (i, j) sits at x = x0 + i * met2 pitch, y = y0 + j * met3 pitch. Each layer keeps an owner per
 node (a net id, FREE or BLOCKED) and per edge to the next node along its direction. The spacing rules
@@ -35,6 +36,8 @@ class RouteGrid:
     e2: np.ndarray
     n3: np.ndarray
     e3: np.ndarray
+    n4: np.ndarray  # met4 nodes: BLOCKED on odd columns
+    e4: np.ndarray
 
     @classmethod
     def covering(cls, tech: Tech, box: tuple[int, int, int, int], origin: tuple[int, int]) -> "RouteGrid":
@@ -50,10 +53,13 @@ class RouteGrid:
         y0 = oy - j_lo * py
         nx = (box[2] - margin_x - x0) // px + 1
         ny = (box[3] - margin_y - y0) // py + 1
+        n4 = np.full((nx, ny), FREE, np.int32)
+        n4[1::2] = BLOCKED
         return cls(
             x0, y0, int(nx), int(ny), px, py,
             np.full((nx, ny), FREE, np.int32), np.full((nx, max(ny - 1, 0)), FREE, np.int32),
             np.full((nx, ny), FREE, np.int32), np.full((max(nx - 1, 0), ny), FREE, np.int32),
+            n4, np.full((nx, max(ny - 1, 0)), FREE, np.int32),
         )
 
     def x(self, i) -> int:
@@ -88,10 +94,23 @@ class RouteGrid:
             i0, i1 = self._range(x0 - s - hw, x1 + s + hw, self.x0, self.px, self.nx)
             j0, j1 = self._range(y0 - s - self.py, y1 + s, self.y0, self.py, self.ny - 1)
             self.e2[i0:i1, j0:j1] = BLOCKED
+        elif layer == "met4":
+            r = tech.routing["met4"]
+            pad = tech.vias["via3"].top_pad_nm
+            hx, hy = max(r.width_nm, pad[0]) // 2, pad[1] // 2
+            s = r.spacing_nm
+            i0, i1 = self._range(x0 - s - hx, x1 + s + hx, self.x0, self.px, self.nx)
+            j0, j1 = self._range(y0 - s - hy, y1 + s + hy, self.y0, self.py, self.ny)
+            self.n4[i0:i1, j0:j1] = BLOCKED
+            hw = r.width_nm // 2
+            i0, i1 = self._range(x0 - s - hw, x1 + s + hw, self.x0, self.px, self.nx)
+            j0, j1 = self._range(y0 - s - self.py, y1 + s, self.y0, self.py, self.ny - 1)
+            self.e4[i0:i1, j0:j1] = BLOCKED
         elif layer == "met3":
             r = tech.routing["met3"]
-            pad = tech.vias["via2"].top_pad_nm
-            hx, hy = pad[0] // 2, max(r.width_nm, pad[1]) // 2
+            pads = (tech.vias["via2"].top_pad_nm, tech.vias["via3"].bottom_pad_nm)
+            hx = max(p[0] for p in pads) // 2
+            hy = max([r.width_nm] + [p[1] for p in pads]) // 2
             s = r.spacing_nm
             i0, i1 = self._range(x0 - s - hx, x1 + s + hx, self.x0, self.px, self.nx)
             j0, j1 = self._range(y0 - s - hy, y1 + s + hy, self.y0, self.py, self.ny)
@@ -107,22 +126,3 @@ class RouteGrid:
         k0 = (lo - origin) // pitch + 1
         k1 = -((origin - hi) // pitch)  # ceil((hi - origin) / pitch)
         return max(0, int(k0)), min(n, max(0, int(k1)))
-
-    # --- usage rules -----------------------------------------------------------------------
-    def ok2(self, i: int, j: int, net: int) -> bool:
-        o = self.n2[i, j]
-        return o == FREE or o == net
-
-    def ok3(self, i: int, j: int, net: int) -> bool:
-        o = self.n3[i, j]
-        if not (o == FREE or o == net):
-            return False
-        if i > 0:
-            o = self.n3[i - 1, j]
-            if o >= 0 and o != net:
-                return False
-        if i + 1 < self.nx:
-            o = self.n3[i + 1, j]
-            if o >= 0 and o != net:
-                return False
-        return True

@@ -1,37 +1,53 @@
-"""Net routing: minimum-spanning-tree decomposition, pattern routes first (L and Z shapes checked on
-the occupancy arrays with numpy), then A* maze routing, then negotiated-congestion rip-up and reroute:
-a net that finds no free path may cross other nets' nodes at a price that grows with each round
-(history cost), those nets are ripped up and routed again.
+"""Net routing by negotiated congestion (PathFinder) on three layers: met2 (vertical), met3 (horizontal)
+and met4 (vertical, every second met2 column), with via2 and via3 between them.
 
-Layers: 0 = met2 (moves along j), 1 = met3 (moves along i); a via2 joins them at a node.
+Each net is a minimum spanning tree of its terminals; each tree edge is a shortest path from the part
+of the net already routed to the next terminal, found by scipy's Dijkstra on a window of the grid
+around the connection (the window graph is built with numpy, so the search runs in compiled code).
+Nets may overlap while negotiating: a node used by other nets costs `present` x their number plus a
+history cost that grows wherever overuse persists. After each round, only nets that still share a
+resource are ripped up and routed again, with dearer sharing, until no resource is shared.
+
+Resources: a node of each layer holds one net; on met3 a node also conflicts with a different net on
+either row neighbour (via2 landing pads 460 nm apart violate met3 spacing; DESIGN.md section 4). Pin
+pads and power stacks are hard obstacles (grid BLOCKED or owned by the pad's net).
 """
 from __future__ import annotations
 
-import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.ndimage import binary_dilation
+from scipy.sparse.csgraph import dijkstra
 
 from ..errors import LayoutgenError
 from .grid import BLOCKED, FREE, RouteGrid
 from .terminals import Terminal
 
-M2, M3 = 0, 1
-VIA_COST = 3.0
+M2, M3, M4 = 0, 1, 2
+LAYERS = 3
 
 
 @dataclass(frozen=True)
 class RouteOptions:
-    rounds: int = 8  # rip-up and reroute rounds
-    window: int = 12  # maze search window around a connection's bounding box, in grid steps
+    rounds: int = 60  # negotiation rounds after the first pass
+    margin: int = 8  # search window around a connection's bounding box, in grid steps
+    present: float = 0.6  # first cost of sharing a node, in grid steps; grows each round
+    present_growth: float = 1.5
+    history: float = 0.6  # added to a node's cost for every round it stays overused
+    met4: bool = True
+    patience: int = 10  # stop after this many rounds without fewer nets sharing resources
 
 
 @dataclass
 class NetRoute:
     nodes: set = field(default_factory=set)  # (layer, i, j)
-    edges: set = field(default_factory=set)  # (layer, i, j): edge from (i, j) to the next node of its direction
-    vias: set = field(default_factory=set)  # (i, j)
+    edges: set = field(default_factory=set)  # (layer, i, j): edge from (i, j) to the next node along the layer
+    vias: set = field(default_factory=set)  # (i, j): via2 (met2-met3)
+    vias3: set = field(default_factory=set)  # (i, j): via3 (met3-met4)
 
 
 @dataclass
@@ -50,17 +66,26 @@ class Router:
         self.terms: dict[int, list[Terminal]] = defaultdict(list)
         for t in terminals:
             self.terms[t.net].append(t)
+        shape = (LAYERS, grid.nx, grid.ny)
+        self.occ = np.zeros(shape, np.int16)
+        self.sid3 = np.zeros((grid.nx, grid.ny), np.int64)  # sum of net ids on met3 nodes (tells nets apart)
+        self.hist = np.zeros(shape, np.float32)
+        self.present = options.present
         self.routes: dict[int, NetRoute] = {}
-        self.hist2 = np.zeros((grid.nx, grid.ny), np.float32)
-        self.hist3 = np.zeros((grid.nx, grid.ny), np.float32)
+        self.strikes: dict[int, int] = {}  # rounds each net has been ripped up for sharing
+        self.node_arrays: dict[int, np.ndarray] = {}
         self._reserve_terminals(terminals)
+        if not options.met4:
+            grid.n4[:] = BLOCKED
+        clear = grid.n3 != BLOCKED
+        self.via3_ok = clear.copy()
+        self.via3_ok[0] = self.via3_ok[-1] = False
+        self.via3_ok[1:-1] &= clear[:-2] & clear[2:]
 
     # ---------------------------------------------------------------- reservations
     def _reserve_terminals(self, terminals: list[Terminal]) -> None:
-        """Claim each terminal's stub node and the met2 span its pad sits on (never ripped up)."""
+        """Claim each terminal's stub node and the met2 span its pad sits on (hard: never shared)."""
         g = self.g
-        self.pad_node: dict[tuple[int, int], int] = {}
-        self.pad_edge: dict[tuple[int, int], int] = {}
         for t in terminals:
             if not (0 <= t.i < g.nx and 0 <= t.j < g.ny):
                 raise LayoutgenError(f"terminal of net {t.net} at column {t.i}, row {t.j} is outside the routing grid")
@@ -68,350 +93,168 @@ class Router:
             if o not in (FREE, t.net):
                 raise LayoutgenError(f"pin pads of nets {o} and {t.net} collide at met2 column {t.i}, row {t.j}")
             g.n2[t.i, t.j] = t.net
-            self.pad_node[(t.i, t.j)] = t.net
-            e = self._pad_edge(t)
-            if e is not None:
-                o = g.e2[e]
+            dy = t.y - g.y(t.j)
+            j = t.j if dy > 0 else t.j - 1
+            if dy and 0 <= j < g.ny - 1:
+                o = g.e2[t.i, j]
                 if o not in (FREE, t.net, BLOCKED):
                     raise LayoutgenError(f"pin pads of nets {o} and {t.net} share a met2 track span at column {t.i}")
-                g.e2[e] = t.net
-                self.pad_edge[e] = t.net
+                g.e2[t.i, j] = t.net
 
-    def _pad_edge(self, t: Terminal):
-        dy = t.y - self.g.y(t.j)
-        if dy == 0:
-            return None
-        j = t.j if dy > 0 else t.j - 1
-        if 0 <= j < self.g.ny - 1:
-            return (t.i, j)
-        return None
-
-    # ---------------------------------------------------------------- commit / rip-up
-    def _commit(self, net: int, path: list[tuple[int, int, int]]) -> None:
-        g = self.g
-        r = self.routes.setdefault(net, NetRoute())
-        for k, (layer, i, j) in enumerate(path):
-            r.nodes.add((layer, i, j))
-            (g.n2 if layer == M2 else g.n3)[i, j] = net
-            if k:
-                pl, pi, pj = path[k - 1]
-                if pl != layer:
-                    r.vias.add((i, j))
-                elif layer == M2:
-                    e = (i, min(j, pj))
-                    g.e2[e] = net
-                    r.edges.add((M2,) + e)
-                else:
-                    e = (min(i, pi), j)
-                    g.e3[e] = net
-                    r.edges.add((M3,) + e)
+    # ---------------------------------------------------------------- occupancy
+    def _commit(self, net: int, route: NetRoute) -> None:
+        self.routes[net] = route
+        arr = np.array(sorted(route.nodes), dtype=np.int64).reshape(-1, 3)
+        self.node_arrays[net] = arr
+        np.add.at(self.occ, (arr[:, 0], arr[:, 1], arr[:, 2]), 1)
+        m3 = arr[arr[:, 0] == M3]
+        np.add.at(self.sid3, (m3[:, 1], m3[:, 2]), net + 1)
 
     def _ripup(self, net: int) -> None:
-        g = self.g
-        r = self.routes.pop(net, None)
-        if r is None:
+        self.routes.pop(net, None)
+        arr = self.node_arrays.pop(net, None)
+        if arr is None:
             return
-        for layer, i, j in r.nodes:
-            if layer == M2:
-                if self.pad_node.get((i, j)) != net:
-                    g.n2[i, j] = FREE
-            else:
-                g.n3[i, j] = FREE
-        for layer, i, j in r.edges:
-            if layer == M2:
-                if self.pad_edge.get((i, j)) != net:
-                    g.e2[i, j] = FREE
-            else:
-                g.e3[i, j] = FREE
+        np.subtract.at(self.occ, (arr[:, 0], arr[:, 1], arr[:, 2]), 1)
+        m3 = arr[arr[:, 0] == M3]
+        np.subtract.at(self.sid3, (m3[:, 1], m3[:, 2]), net + 1)
 
-    # ---------------------------------------------------------------- pattern routes
-    def _free2(self, net, i, j0, j1) -> bool:
-        a, b = min(j0, j1), max(j0, j1)
-        g = self.g
-        nodes = g.n2[i, a:b + 1]
-        edges = g.e2[i, a:b]
-        return bool(np.all((nodes == FREE) | (nodes == net)) and np.all((edges == FREE) | (edges == net)))
+    def overused(self) -> np.ndarray:
+        """Boolean (layer, i, j) of resources held by more than one net."""
+        over = self.occ > 1
+        o3, s3 = self.occ[M3], self.sid3
+        adj = (o3[:-1] > 0) & (o3[1:] > 0) & ((o3[:-1] > 1) | (o3[1:] > 1) | (s3[:-1] != s3[1:]))
+        over[M3, :-1] |= adj
+        over[M3, 1:] |= adj
+        return over
 
-    def _free3(self, net, j, i0, i1) -> bool:
-        a, b = min(i0, i1), max(i0, i1)
-        g = self.g
-        nodes = g.n3[max(a - 1, 0):b + 2, j]
-        inner = g.n3[a:b + 1, j]
-        edges = g.e3[a:b, j]
-        return bool(np.all((inner == FREE) | (inner == net)) and np.all((nodes < 0) | (nodes == net))
-                    and np.all((edges == FREE) | (edges == net)))
+    def conflicted_nets(self, over: np.ndarray) -> list[int]:
+        if not self.node_arrays:
+            return []
+        nets = sorted(self.node_arrays)
+        arrs = [self.node_arrays[n] for n in nets]
+        owner = np.repeat(np.array(nets, np.int64), [len(a) for a in arrs])
+        allnodes = np.concatenate(arrs)
+        hit = over[allnodes[:, 0], allnodes[:, 1], allnodes[:, 2]]
+        return sorted(set(owner[hit].tolist()))
 
-    def _pattern(self, net: int, a: tuple[int, int], b: tuple[int, int]):
-        """Cheapest free L/Z path between met2 nodes a and b, or None."""
-        (ia, ja), (ib, jb) = a, b
-        if ia == ib:
-            if self._free2(net, ia, ja, jb):
-                return [(M2, ia, j) for j in _span(ja, jb)]
-        lo, hi = min(ja, jb), max(ja, jb)
-        rows = sorted(set([ja, jb] + list(range(lo, hi + 1)) + [lo - 1, lo - 2, hi + 1, hi + 2]),
-                      key=lambda r: (abs(r - ja) + abs(r - jb), r))
-        for jm in rows[:12] if ia != ib else ():
-            if not 0 <= jm < self.g.ny:
-                continue
-            if (self._free2(net, ia, ja, jm) and self._free3(net, jm, ia, ib) and self._free2(net, ib, jm, jb)):
-                path = [(M2, ia, j) for j in _span(ja, jm)]
-                path += [(M3, i, jm) for i in _span(ia, ib)]
-                path += [(M2, ib, j) for j in _span(jm, jb)]
-                return path
-        # horizontal-vertical-horizontal: met3 out of a, a met2 column im, met3 into b
-        if ja != jb:
-            lo_i, hi_i = min(ia, ib), max(ia, ib)
-            cols = sorted(set(range(lo_i, hi_i + 1)) | {lo_i - 1, lo_i - 2, hi_i + 1, hi_i + 2},
-                          key=lambda c: (abs(c - ia) + abs(c - ib), c))
-            for im in cols[:16]:
-                if not 0 <= im < self.g.nx or im in (ia, ib):
-                    continue
-                if (self._free3(net, ja, ia, im) and self._free2(net, im, ja, jb) and self._free3(net, jb, im, ib)):
-                    path = [(M2, ia, ja)] + [(M3, i, ja) for i in _span(ia, im)]
-                    path += [(M2, im, j) for j in _span(ja, jb)]
-                    path += [(M3, i, jb) for i in _span(im, ib)] + [(M2, ib, jb)]
-                    return path
-        return None
-
-    # ---------------------------------------------------------------- maze (A*)
-    def _maze(self, net: int, sources: set, target: tuple[int, int, int], box, penalty: float | None):
-        """A* from any node in `sources` to `target` inside box = (i0, j0, i1, j1).
-
-        penalty None: only free nodes; else other nets' nodes cost `penalty` (+ history) and are allowed.
-        Returns (path, victims) or (None, None).
-        """
+    # ---------------------------------------------------------------- window search
+    def _search(self, net: int, tree: set, target: tuple[int, int, int], box):
+        """Cheapest path from any node of `tree` inside box = (i0, j0, i1, j1) to `target`, or None."""
         g = self.g
         i0, j0, i1, j1 = box
-        ti, tj = target[1], target[2]
-        if penalty is None:
-            return self._maze_free(net, sources, target, box)
-        n2, n3, e2, e3 = g.n2, g.n3, g.e2, g.e3
-        h2, h3 = self.hist2, self.hist3
-        soft = penalty is not None
-
-        def node_cost(layer, i, j):
-            """(extra cost, victim net or -1), or None if unusable."""
-            if layer == M2:
-                o = n2[i, j]
-                if o == BLOCKED:
-                    return None
-                if o != FREE and o != net:
-                    if not soft or self._is_pad(o, i, j):
-                        return None
-                    return penalty + h2[i, j], int(o)
-                return h2[i, j], -1
-            o = n3[i, j]
-            if o == BLOCKED:
-                return None
-            victim = -1
-            extra = h3[i, j]
-            if o != FREE and o != net:
-                if not soft:
-                    return None
-                victim, extra = int(o), extra + penalty
-            for ni in (i - 1, i + 1):
-                if 0 <= ni < g.nx:
-                    on = n3[ni, j]
-                    if on >= 0 and on != net:
-                        if not soft:
-                            return None
-                        if victim == -1:
-                            victim, extra = int(on), extra + penalty
-            return extra, victim
-
-        def edge_ok(layer, i, j):
-            o = e2[i, j] if layer == M2 else e3[i, j]
-            if o == BLOCKED:
-                return None
-            if o != FREE and o != net:
-                if not soft or (layer == M2 and self._is_pad_edge(o, i, j)):
-                    return None
-                return int(o)
-            return -1
-
-        step3 = g.px / g.py
-        def h(i, j):
-            return abs(j - tj) + abs(i - ti) * step3
-
-        dist = {}
-        prev = {}
-        vict = {}
-        heap = []
-        for s in sources:
-            if i0 <= s[1] <= i1 and j0 <= s[2] <= j1:
-                dist[s] = 0.0
-                heapq.heappush(heap, (h(s[1], s[2]), 0.0, s))
-        while heap:
-            f, d, u = heapq.heappop(heap)
-            if d > dist.get(u, 1e30):
-                continue
-            if u == target:
-                break
-            layer, i, j = u
-            cand = []
-            if layer == M2:
-                if j + 1 <= j1:
-                    cand.append(((M2, i, j + 1), 1.0, (M2, i, j)))
-                if j - 1 >= j0:
-                    cand.append(((M2, i, j - 1), 1.0, (M2, i, j - 1)))
-                cand.append(((M3, i, j), VIA_COST, None))
-            else:
-                if i + 1 <= i1:
-                    cand.append(((M3, i + 1, j), step3, (M3, i, j)))
-                if i - 1 >= i0:
-                    cand.append(((M3, i - 1, j), step3, (M3, i - 1, j)))
-                cand.append(((M2, i, j), VIA_COST, None))
-            for v, w, e in cand:
-                nc = node_cost(*v)
-                if nc is None:
-                    continue
-                extra, victim = nc
-                ev = -1
-                if e is not None:
-                    ev = edge_ok(*e)
-                    if ev is None:
-                        continue
-                nd = d + w + extra
-                if nd < dist.get(v, 1e30):
-                    dist[v] = nd
-                    prev[v] = u
-                    vict[v] = (victim, ev)
-                    heapq.heappush(heap, (nd + h(v[1], v[2]), nd, v))
-        if target not in dist:
-            return None, None
-        path = [target]
-        victims = set()
-        while path[-1] in prev:
-            for x in vict[path[-1]]:
-                if x >= 0:
-                    victims.add(x)
-            path.append(prev[path[-1]])
-        path.reverse()
-        return path, victims
-
-    def _maze_free(self, net: int, sources: set, target, box):
-        """A* on free (or own) nodes only, with the window's usability precomputed by numpy."""
-        g = self.g
-        i0, j0, i1, j1 = box
+        W, H = i1 - i0 + 1, j1 - j0 + 1
+        N = W * H
         sl = (slice(i0, i1 + 1), slice(j0, j1 + 1))
         n2 = g.n2[sl]
-        ok2 = ((n2 == FREE) | (n2 == net)).tolist()
-        n3 = g.n3[max(i0 - 1, 0):i1 + 2, j0:j1 + 1]
-        mine3 = (n3 == FREE) | (n3 == net)
-        other3 = (n3 >= 0) & (n3 != net)
-        pad = 1 if i0 > 0 else 0
-        core = mine3[pad:pad + (i1 - i0 + 1)]
-        left = np.zeros_like(core)
-        right = np.zeros_like(core)
-        left[1:] = other3[pad:pad + (i1 - i0)]
-        if pad:
-            left[0] = other3[0]
-        right[:-1] = other3[pad + 1:pad + 1 + (i1 - i0)]
-        if i1 + 1 < g.nx:
-            right[-1] = other3[pad + (i1 - i0) + 1]
-        ok3 = (core & ~left & ~right).tolist()
+        ok = np.empty((LAYERS, W, H), bool)
+        ok[M2] = (n2 == FREE) | (n2 == net)
+        ok[M3] = g.n3[sl] == FREE
+        ok[M4] = g.n4[sl] == FREE
+        # cost of entering a node: history plus `present` per other net holding it (met3: or a row neighbour)
+        occ = self.occ[:, sl[0], sl[1]].astype(np.float32)
+        lo, hi = max(i0 - 1, 0), min(i1 + 2, g.nx)
+        o3 = self.occ[M3, lo:hi, j0:j1 + 1].astype(np.float32)
+        nb = np.zeros((W, H), np.float32)
+        off = i0 - lo
+        nb += o3[off:off + W]
+        if off:
+            nb += o3[:W]
+        else:
+            nb[1:] += o3[:W - 1]
+        right = o3[off + 1:off + 1 + W]
+        nb[:len(right)] += right
+        occ[M3] = nb
+        cost = self.hist[:, sl[0], sl[1]] + self.present * occ
+        px, py = float(g.px), float(g.py)
+        unit = py
+        cost *= unit
+        ids = np.arange(LAYERS * N, dtype=np.int64).reshape(LAYERS, W, H)
+        src, dst, wts = [], [], []
+
+        def link(a_ok, b_ok, a_id, b_id, length, ca, cb):
+            m = a_ok & b_ok
+            a, b = a_id[m], b_id[m]
+            src.extend((a, b))
+            dst.extend((b, a))
+            wts.extend((length + cb[m], length + ca[m]))
+
         e2 = g.e2[i0:i1 + 1, j0:j1]
-        oke2 = ((e2 == FREE) | (e2 == net)).tolist()
+        link(ok[M2, :, :-1], ok[M2, :, 1:] & ((e2 == FREE) | (e2 == net)), ids[M2, :, :-1], ids[M2, :, 1:], py,
+             cost[M2, :, :-1], cost[M2, :, 1:])
         e3 = g.e3[i0:i1, j0:j1 + 1]
-        oke3 = ((e3 == FREE) | (e3 == net)).tolist()
-        ti, tj = target[1] - i0, target[2] - j0
-        W, H = i1 - i0, j1 - j0
-        step3 = g.px / g.py
-        dist = {}
-        prev = {}
-        heap = []
-        for s in sources:
-            if i0 <= s[1] <= i1 and j0 <= s[2] <= j1:
-                u = (s[0], s[1] - i0, s[2] - j0)
-                dist[u] = 0.0
-                heapq.heappush(heap, (abs(u[2] - tj) + abs(u[1] - ti) * step3, 0.0, u))
-        goal = (M2, ti, tj)
-        push, pop = heapq.heappush, heapq.heappop
-        while heap:
-            _f, d, u = pop(heap)
-            if d > dist.get(u, 1e30):
-                continue
-            if u == goal:
-                break
-            layer, i, j = u
-            if layer == M2:
-                nbrs = []
-                if j < H and oke2[i][j] and ok2[i][j + 1]:
-                    nbrs.append(((M2, i, j + 1), 1.0))
-                if j > 0 and oke2[i][j - 1] and ok2[i][j - 1]:
-                    nbrs.append(((M2, i, j - 1), 1.0))
-                if ok3[i][j]:
-                    nbrs.append(((M3, i, j), VIA_COST))
-            else:
-                nbrs = []
-                if i < W and oke3[i][j] and ok3[i + 1][j]:
-                    nbrs.append(((M3, i + 1, j), step3))
-                if i > 0 and oke3[i - 1][j] and ok3[i - 1][j]:
-                    nbrs.append(((M3, i - 1, j), step3))
-                if ok2[i][j]:
-                    nbrs.append(((M2, i, j), VIA_COST))
-            for v, w in nbrs:
-                nd = d + w
-                if nd < dist.get(v, 1e30):
-                    dist[v] = nd
-                    prev[v] = u
-                    push(heap, (nd + abs(v[2] - tj) + abs(v[1] - ti) * step3, nd, v))
-        if goal not in dist:
-            return None, None
+        link(ok[M3, :-1], ok[M3, 1:] & (e3 == FREE), ids[M3, :-1], ids[M3, 1:], px, cost[M3, :-1], cost[M3, 1:])
+        e4 = g.e4[i0:i1 + 1, j0:j1]
+        link(ok[M4, :, :-1], ok[M4, :, 1:] & (e4 == FREE), ids[M4, :, :-1], ids[M4, :, 1:], py,
+             cost[M4, :, :-1], cost[M4, :, 1:])
+        via = 2.0 * py
+        link(ok[M2], ok[M3], ids[M2], ids[M3], via, cost[M2], cost[M3])
+        # via3 only where both met3 row neighbours are clear of obstacles: a via2 + via3 stack's met3
+        # pad is stretched along the row to the met3 minimum area (route.shapes)
+        link(ok[M3] & self.via3_ok[sl], ok[M4], ids[M3], ids[M4], via, cost[M3], cost[M4])
+        graph = csr_matrix((np.concatenate(wts) + 1.0, (np.concatenate(src), np.concatenate(dst))),
+                           shape=(LAYERS * N, LAYERS * N))
+        starts = [ids[l, i - i0, j - j0] for l, i, j in tree if i0 <= i <= i1 and j0 <= j <= j1]
+        tl, ti, tj = target
+        goal = int(ids[tl, ti - i0, tj - j0])
+        dist, pred, _ = dijkstra(graph, directed=True, indices=np.array(sorted(starts), np.int64), min_only=True,
+                                 return_predecessors=True)
+        if not np.isfinite(dist[goal]):
+            return None
         path = [goal]
-        while path[-1] in prev:
-            path.append(prev[path[-1]])
-        path.reverse()
-        return [(l, i + i0, j + j0) for l, i, j in path], set()
-
-    def _is_pad(self, owner: int, i: int, j: int) -> bool:
-        return self.pad_node.get((i, j)) == owner
-
-    def _is_pad_edge(self, owner: int, i: int, j: int) -> bool:
-        return self.pad_edge.get((i, j)) == owner
+        while pred[path[-1]] >= 0:
+            path.append(int(pred[path[-1]]))
+        out = []
+        for v in reversed(path):
+            l, r = divmod(v, N)
+            i, j = divmod(r, H)
+            out.append((int(l), int(i + i0), int(j + j0)))
+        return out
 
     # ---------------------------------------------------------------- one net
-    def route_net(self, net: int, penalty: float | None = None) -> set | None:
-        """Route every terminal of `net`; returns the victims ripped up (soft mode), or None on failure."""
+    def route_net(self, net: int) -> bool:
+        """Route every terminal of `net` (it may share nodes with others at a price); False if cut off."""
         terms = self.terms[net]
         pts = sorted({(t.i, t.j) for t in terms})
-        if len(pts) < 2:
-            if len(terms) >= 2:  # all pins land on one node
-                self.routes.setdefault(net, NetRoute()).nodes.add((M2,) + pts[0])
-            return set()
-        order = _mst_order(pts)
-        tree = {(M2,) + pts[order[0][1]]}
-        self.routes.setdefault(net, NetRoute()).nodes.update(tree)
-        all_victims: set = set()
-        for parent, child in order[1:]:
-            a, b = pts[parent], pts[child]
-            if (M2,) + b in tree:
-                continue
-            path = self._pattern(net, a, b) if penalty is None else None
-            if path is None:
-                w = self.opt.window
-                box = (max(min(a[0], b[0]) - w, 0), max(min(a[1], b[1]) - w, 0),
-                       min(max(a[0], b[0]) + w, self.g.nx - 1), min(max(a[1], b[1]) + w, self.g.ny - 1))
-                path, victims = self._maze(net, tree, (M2,) + b, box, penalty)
+        r = NetRoute()
+        tree = {(M2,) + pts[0]}
+        r.nodes |= tree
+        if len(pts) > 1:
+            order = _mst_order(pts)
+            for parent, child in order[1:]:
+                a, b = pts[parent], pts[child]
+                if (M2,) + b in tree:
+                    continue
+                path = None
+                # a net that keeps sharing resources searches ever wider around the congestion
+                m = self.opt.margin * (1 + min(self.strikes.get(net, 0), 8))
+                for _attempt in range(3):
+                    box = (max(min(a[0], b[0]) - m, 0), max(min(a[1], b[1]) - m, 0),
+                           min(max(a[0], b[0]) + m, self.g.nx - 1), min(max(a[1], b[1]) + m, self.g.ny - 1))
+                    path = self._search(net, tree, (M2,) + b, box)
+                    if path is not None:
+                        break
+                    m *= 4
                 if path is None:
-                    # one wider search; beyond that the net waits for rip-up and reroute
-                    w = 4 * self.opt.window
-                    wide = (max(min(a[0], b[0]) - w, 0), max(min(a[1], b[1]) - w, 0),
-                            min(max(a[0], b[0]) + w, self.g.nx - 1), min(max(a[1], b[1]) + w, self.g.ny - 1))
-                    path, victims = self._maze(net, tree, (M2,) + b, wide, penalty)
-                if path is None:
-                    return None
-                for v in victims:
-                    self._ripup(v)
-                all_victims |= victims
-            self._commit(net, path)
-            tree.update(path)
-        return all_victims
+                    return False
+                _add_path(r, path)
+                tree.update(path)
+        self._commit(net, r)
+        return True
 
 
-def _span(a: int, b: int):
-    step = 1 if b >= a else -1
-    return range(a, b + step, step)
+def _add_path(r: NetRoute, path: list[tuple[int, int, int]]) -> None:
+    for k, (layer, i, j) in enumerate(path):
+        r.nodes.add((layer, i, j))
+        if not k:
+            continue
+        pl, pi, pj = path[k - 1]
+        if pl != layer:
+            (r.vias if min(pl, layer) == M2 else r.vias3).add((i, j))
+        elif layer == M3:
+            r.edges.add((M3, min(i, pi), j))
+        else:
+            r.edges.add((layer, i, min(j, pj)))
 
 
 def _mst_order(pts: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -436,44 +279,56 @@ def _mst_order(pts: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return order
 
 
-def route(grid: RouteGrid, terminals: list[Terminal], options: RouteOptions = RouteOptions()) -> RouteResult:
+def route(grid: RouteGrid, terminals: list[Terminal], options: RouteOptions = RouteOptions(),
+          log: Callable[[str], None] | None = None) -> RouteResult:
     router = Router(grid, terminals, options)
-    nets = sorted(router.terms, key=lambda n: _bbox_size(router.terms[n]) + n * 1e-9)
-    failed = []
+    nets = sorted(router.terms, key=lambda n: (_bbox_size(router.terms[n]), n))
+    cut_off = []
     for net in nets:
-        if router.route_net(net) is None:
-            router._ripup(net)
-            failed.append(net)
+        if not router.route_net(net):
+            cut_off.append(net)
     rounds = 0
-    penalty = 4.0
-    while failed and rounds < options.rounds:
+    conflicted = router.conflicted_nets(router.overused())
+    if log:
+        log(f"first pass: {len(nets)} nets, {len(conflicted)} share resources, {len(cut_off)} cut off")
+    rerouted = 0
+    radius, best, since_best, stalled = 0, len(conflicted), 0, 0
+    while conflicted and rounds < options.rounds:
         rounds += 1
-        queue = list(failed)
-        failed = []
-        budget = 8 * len(queue) + 200  # reroutes allowed this round
-        while queue:
-            net = queue.pop(0)
-            budget -= 1
-            if budget < 0:
-                failed.extend(queue + [net])
-                for n in queue + [net]:
-                    router._ripup(n)
+        over = router.overused()
+        router.hist[over] += options.history
+        router.present *= options.present_growth
+        targets = conflicted
+        if radius:
+            # when sharing stops shrinking, the nets that hold the space around the hot spots move too
+            hot = binary_dilation(over.any(axis=0), iterations=radius)
+            targets = router.conflicted_nets(np.broadcast_to(hot, over.shape))
+        for net in sorted(targets, key=lambda n: (_bbox_size(router.terms[n]), n)):
+            router.strikes[net] = router.strikes.get(net, 0) + 1
+            router._ripup(net)
+            if not router.route_net(net):
+                cut_off.append(net)
+            rerouted += 1
+        conflicted = router.conflicted_nets(router.overused())
+        if len(conflicted) < best:
+            best, since_best, stalled = len(conflicted), 0, 0
+        else:
+            since_best += 1
+            stalled += 1
+            if since_best >= 2:
+                radius, since_best = min(radius + 2, 12), 0
+            if stalled >= options.patience:
                 break
-            victims = router.route_net(net)
-            if victims is None:
-                router._ripup(net)
-                victims = router.route_net(net, penalty)
-                if victims is None:
-                    router._ripup(net)
-                    failed.append(net)
-                    continue
-                # history: the contested net's nodes get dearer by one per net it displaced
-                for layer, i, j in router.routes[net].nodes if victims else ():
-                    (router.hist2 if layer == M2 else router.hist3)[i, j] += float(len(victims))
-                queue.extend(sorted(victims))
-        penalty *= 1.8
-    stats = {"nets": len(nets), "unrouted": len(failed), "reroute_rounds": rounds}
-    return RouteResult(grid, router.routes, terminals, sorted(failed), stats)
+        if log:
+            over = router.overused()
+            log(f"round {rounds}: rerouted {len(targets)}, {len(conflicted)} nets share resources "
+                f"(met2 {int(over[M2].sum())}, met3 {int(over[M3].sum())}, met4 {int(over[M4].sum())} nodes)")
+    for net in conflicted:
+        router._ripup(net)
+    unrouted = sorted(set(cut_off) | set(conflicted))
+    stats = {"nets": len(nets), "unrouted": len(unrouted), "reroute_rounds": rounds, "reroutes": rerouted,
+             "met4_nodes": int(sum(1 for r in router.routes.values() for n in r.nodes if n[0] == M4))}
+    return RouteResult(grid, router.routes, terminals, unrouted, stats)
 
 
 def _bbox_size(terms: list[Terminal]) -> int:

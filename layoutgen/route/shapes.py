@@ -1,10 +1,10 @@
-"""Routes as layout shapes: met2 and met3 wires, via2 with their pads, pin stubs and I/O pins."""
+"""Routes as layout shapes: met2, met3 and met4 wires, via2 and via3 with their pads, pin stubs and I/O pins."""
 from __future__ import annotations
 
 from ..pdk.tech import Tech
 from ..physical.vias import Shape
 from .grid import RouteGrid
-from .router import M2, M3, RouteResult
+from .router import M2, M3, M4, RouteResult
 from .terminals import IoPin
 
 
@@ -22,28 +22,57 @@ def _runs(edges: list[tuple[int, int]]):
 def route_shapes(result: RouteResult, tech: Tech) -> list[Shape]:
     g = result.grid
     m2w = tech.routing["met2"].width_nm // 2
-    via2 = tech.vias["via2"]
+    m4w = tech.routing["met4"].width_nm // 2
+    via2, via3 = tech.vias["via2"], tech.vias["via3"]
     # met3 wires as wide as the via2 landing pad: no notches where a pad meets its wire
     m3w = max(tech.routing["met3"].width_nm, via2.top_pad_nm[1]) // 2
-    c = via2.cut_nm // 2
+    c2, c3 = via2.cut_nm // 2, via3.cut_nm // 2
     b2 = (via2.bottom_pad_nm[0] // 2, via2.bottom_pad_nm[1] // 2)
     t3 = (via2.top_pad_nm[0] // 2, via2.top_pad_nm[1] // 2)
+    b3 = (via3.bottom_pad_nm[0] // 2, via3.bottom_pad_nm[1] // 2)
+    t4 = (via3.top_pad_nm[0] // 2, via3.top_pad_nm[1] // 2)
+    # a met3 node with vias but no met3 wire (a via2 + via3 stack) is stretched along its row to the
+    # met3 minimum area; the row neighbours are never another net's, so the stretch stays clear
+    grid_nm = tech.grid_nm
+    m3_min_len = -(-tech.routing["met3"].min_area_nm2 // (2 * m3w) // grid_nm) * grid_nm
     shapes: list[Shape] = []
     for net in sorted(result.routes):
         r = result.routes[net]
         e2 = [(i, j) for layer, i, j in r.edges if layer == M2]
         e3 = [(j, i) for layer, i, j in r.edges if layer == M3]
+        e4 = [(i, j) for layer, i, j in r.edges if layer == M4]
         for i, j0, j1 in _runs(e2):
             x = g.x(i)
             shapes.append(Shape("met2", (x - m2w, g.y(j0), x + m2w, g.y(j1))))
         for j, i0, i1 in _runs(e3):
             y = g.y(j)
             shapes.append(Shape("met3", (g.x(i0), y - m3w, g.x(i1), y + m3w)))
+        for i, j0, j1 in _runs(e4):
+            x = g.x(i)
+            shapes.append(Shape("met4", (x - m4w, g.y(j0), x + m4w, g.y(j1))))
         for i, j in sorted(r.vias):
             x, y = g.x(i), g.y(j)
-            shapes.append(Shape("via2", (x - c, y - c, x + c, y + c)))
+            shapes.append(Shape("via2", (x - c2, y - c2, x + c2, y + c2)))
             shapes.append(Shape("met2", (x - b2[0], y - b2[1], x + b2[0], y + b2[1])))
             shapes.append(Shape("met3", (x - t3[0], y - t3[1], x + t3[0], y + t3[1])))
+        for i, j in sorted(r.vias3):
+            x, y = g.x(i), g.y(j)
+            shapes.append(Shape("via3", (x - c3, y - c3, x + c3, y + c3)))
+            shapes.append(Shape("met3", (x - b3[0], y - b3[1], x + b3[0], y + b3[1])))
+            shapes.append(Shape("met4", (x - t4[0], y - t4[1], x + t4[0], y + t4[1])))
+        wired3 = {(i, j) for _l, i, j in r.edges if _l == M3} | {(i + 1, j) for _l, i, j in r.edges if _l == M3}
+        for i, j in sorted((r.vias | r.vias3) - wired3):
+            if (M3, i, j) not in r.nodes:
+                continue
+            x, y = g.x(i), g.y(j)
+            half = max(b3[0], t3[0])
+            extra = m3_min_len - 2 * half
+            if extra <= 0:
+                continue
+            # both row neighbours are free of other nets and obstacles (the router puts via3 only
+            # where they are clear of obstacles), so a centred stretch keeps met3 spacing to both sides
+            box = (x - half - extra // 2, y - m3w, x + half + extra - extra // 2, y + m3w)
+            shapes.append(Shape("met3", box))
     for t in sorted(result.terminals, key=lambda t: (t.net, t.i, t.j, t.y)):
         if t.net not in result.routes:
             continue
