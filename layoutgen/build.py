@@ -106,7 +106,7 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
     with progress.step("static timing (tt and ss corners)"):
         from .timing import analyze
 
-        timing = {c: analyze(design, pdk, corner=c) for c in ("tt_025C_1v80", "ss_100C_1v60")}
+        timing = {c: analyze(design, pdk, corner=c) for c in CORNERS}
     counts = design.cell_counts()
     lib = pdk.library
     n_weights = int(sum(np.asarray(l.W).size for l in model.layers))
@@ -149,16 +149,7 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         from .cluster.netlist import unit_integrity
 
         report["tiles"] = {**net.stats(), "after_pipeline": unit_integrity(design.top_module, pdk.library, net)}
-    tt, ss = timing["tt_025C_1v80"], timing["ss_100C_1v60"]
-    report.update({
-        "fmax_mhz_tt": round(tt.fmax_mhz, 2),
-        "fmax_mhz_ss": round(ss.fmax_mhz, 2),
-        # one result leaves per clock: throughput is the clock rate
-        "inferences_per_s": round(ss.fmax_mhz * 1e6),
-        "latency_ns": round(pipe.latency_cycles * 1e3 / ss.fmax_mhz, 2),
-        "timing_wire_model": tt.wire_model,
-        "timing": {c: t.to_dict() for c, t in timing.items()},  # per-stage delays and critical paths
-    })
+    report.update(timing_fields(timing, pipe.latency_cycles))
     if clock is not None:
         report["clock"] = clock.to_dict()
     if offsets is not None:
@@ -169,6 +160,24 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
 
     report.update(area_fields(report, design))  # area_um2: cell area here; the die once a layout exists
     return BuildResult(design, model, report, timings=progress.timings, network=net)
+
+
+CORNERS = ("tt_025C_1v80", "ss_100C_1v60")
+
+
+def timing_fields(timing: dict, latency_cycles: int | None) -> dict:
+    tt, ss = timing["tt_025C_1v80"], timing["ss_100C_1v60"]
+    fields = {
+        "fmax_mhz_tt": round(tt.fmax_mhz, 2),
+        "fmax_mhz_ss": round(ss.fmax_mhz, 2),
+        # one result leaves per clock: throughput is the clock rate
+        "inferences_per_s": round(ss.fmax_mhz * 1e6),
+        "timing_wire_model": tt.wire_model,
+        "timing": {c: t.to_dict() for c, t in timing.items()},  # per-stage delays and critical paths
+    }
+    if latency_cycles is not None:
+        fields["latency_ns"] = round(latency_cycles * 1e3 / ss.fmax_mhz, 2)
+    return fields
 
 
 def write_outputs(result: BuildResult, out_dir: Path, writers: list) -> Path:
@@ -284,16 +293,18 @@ def build_model_dir(model_path, pdk: Pdk, out_dir, options: BuildOptions, *, wei
                 arrays["y_test"] = d.y_test
             save_data(folder / f"{top}.test.npz", **arrays)
 
+    writers = [netlist_files]
+    wire_caps = None
+    if options.layout:  # first: the clock tree joins the design, routed wires give the loads
+        layout_writer, wire_caps = _layout_writer(result, pdk, options, progress, pdk_root)
+        writers.append(layout_writer)
+
     # energy per inference and power: switching activity on the test inputs (else seeded random ones)
     from .power.summary import energy_fields
 
     test_inputs = loaded.data.X_test if loaded.data is not None else None
     with progress.step("energy (switching activity, tt and ss)"):
-        rep.update(energy_fields(result.design, pdk, model, test_inputs, rep))
-
-    writers = [netlist_files]
-    if options.layout:
-        writers.append(_layout_writer(result, pdk, options, progress, pdk_root))
+        rep.update(energy_fields(result.design, pdk, model, test_inputs, rep, net_wire_cap_ff=wire_caps))
     from .report_md import area_fields
 
     rep.update(area_fields(rep, result.design))
@@ -309,6 +320,21 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
     top = options.top
     with progress.step(f"place and route ({result.report['n_cells']} cells)"):
         layout = make_layout(result.design, pdk, pdk_root=pdk_root, utilization=options.utilization)
+    result.design = layout.design  # with its clock tree: Verilog, netlist, LVS and energy see the buffers
+    wire_caps = layout.wire_cap_ff()
+    with progress.step("static timing with routed wire loads and clock skew"):
+        from .timing import analyze
+
+        timing = {c: analyze(layout.design, pdk, corner=c, net_wire_cap_ff=wire_caps,
+                             clock_skew_ps=layout.clock.corners[c].skew_ps if layout.clock else 0.0)
+                  for c in CORNERS}
+    result.report.update(timing_fields(timing, result.report.get("latency_cycles")))
+    if layout.clock:
+        result.report["clock_tree"] = layout.clock.as_dict()
+    counts = layout.design.cell_counts()
+    result.report["n_cells"] = int(sum(counts.values()))
+    result.report["cells"] = {c.split("__", 1)[-1]: n for c, n in counts.items()}
+    result.report["cell_area_um2"] = round(layout.design.cell_area_um2(), 3)
     pl = layout.placement
     die_w, die_h = (pl.die[2] - pl.die[0]) / 1000, (pl.die[3] - pl.die[1]) / 1000
     result.report.update({
@@ -322,8 +348,17 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
     })
 
     def write(res: BuildResult, folder: Path) -> None:
+        from .physical.lef_out import coarse_obstructions, layout_pins, write_lef
+        from .physical.picture import render_png
+
         path = write_layout_files(layout, folder, top, options.layout_format)
         (folder / f"{top}.lyp").write_text((pdk.data_dir / f"{pdk.name}.lyp").read_text())
+        cell = next(c for c in layout.library.cells if c.name == top)
+        ports = {p.name: (p.direction, p.width) for p in res.design.top_module.ports}
+        pins = layout_pins(cell, pdk, ports, clock="clk" if "clk" in ports else None)
+        write_lef(folder / f"{top}.lef", top, layout.placement.die, pins,
+                  coarse_obstructions(layout.placement.die, pins, pdk.tech))
+        render_png(path, folder / f"{top}.png", pdk.tech, top=top, width=2000)
         if not options.verify:
             return
         from .verify.drc import run_drc
@@ -338,4 +373,4 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
         res.report["drc_by_rule"] = {k: int(v) for k, v in sorted(drc.counts.items()) if v}
         res.report["lvs_match"] = bool(lvs.match)
 
-    return write
+    return write, wire_caps

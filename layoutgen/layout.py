@@ -1,6 +1,7 @@
 """Netlist IR -> placed, powered and routed layout, written as hierarchical GDSII (or OASIS).
 
-placement (layoutgen.physical.place) -> power grid -> routing (layoutgen.route) -> GDS writer.
+placement (layoutgen.physical.place) -> clock tree (layoutgen.physical.cts: buffers join the netlist)
+-> power grid -> routing (layoutgen.route) -> GDS writer.
 """
 from __future__ import annotations
 
@@ -12,22 +13,42 @@ import gdstk
 from .errors import LayoutgenError
 from .netlist.ir import Design
 from .pdk.core import Pdk
+from .physical.cts import SkewReport, clock_skew, insert_clock_tree, needs_clock_tree
 from .physical.gds import add_label, build_library, write_library
 from .physical.pinaccess import PinAccess
 from .physical.place import PlaceOptions, Placement, place
 from .physical.power import PowerGrid, power_grid
 from .route import RouteGrid, RouteOptions, RouteResult, route
+from .route.router import M3
+from .sim.flatten import flatten
 from .route.shapes import io_shapes, route_shapes
+from .timing.analyze import WIRE_CAP_FF_PER_UM
 from .route.terminals import Obstacles, Terminal, io_pins, logic_terminals, net_names
 
 
 @dataclass
 class LayoutResult:
+    design: Design  # the design laid out: the input plus its clock tree
     placement: Placement
     power: PowerGrid
     routing: RouteResult
     library: gdstk.Library
     wire_length_nm: int
+    clock: SkewReport | None = None
+
+    def wire_cap_ff(self) -> dict[int, float]:
+        """Routed wire capacitance of every top-module net of `design` (fF), for timing and energy."""
+        g = self.routing.grid
+        length = {}
+        for net, r in self.routing.routes.items():
+            length[net] = sum(g.px if layer == M3 else g.py for layer, _i, _j in r.edges)
+        caps: dict[int, float] = {}
+        seen = set()
+        for t, f in enumerate(flatten(self.design).top_nets.tolist()):
+            if f not in seen:  # top-level aliases of one net carry its wire once
+                seen.add(f)
+                caps[t] = WIRE_CAP_FF_PER_UM * length.get(f, 0) / 1000.0
+        return caps
 
 
 class RoutingFailed(LayoutgenError):
@@ -40,11 +61,16 @@ def io_margin_nm(pdk: Pdk) -> int:
 
 
 def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float = 0.4, aspect_ratio: float = 1.0,
-                route_options: RouteOptions = RouteOptions(), log=None) -> LayoutResult:
+                clock_tree: bool = True, route_options: RouteOptions = RouteOptions(), log=None) -> LayoutResult:
     tech = pdk.tech
     placement = place(design, pdk, pdk_root=pdk_root,
                       options=PlaceOptions(utilization=utilization, aspect_ratio=aspect_ratio,
                                           margin_nm=io_margin_nm(pdk)))
+    clock = None
+    if clock_tree and needs_clock_tree(design):
+        tree = insert_clock_tree(design, pdk, placement, max_fanout=16)
+        design, placement = tree.design, tree.placement
+        clock = clock_skew(tree, pdk)
     power = power_grid(placement, tech)
     m2, m3 = tech.routing["met2"], tech.routing["met3"]
     origin = (placement.core[0] + m2.track_offset_nm, placement.core[1] + m3.track_offset_nm)
@@ -82,7 +108,7 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
     for text, layer, x, y in labels:
         add_label(top, pdk, text, layer, x, y)
     wl = _wire_length(result)
-    return LayoutResult(placement, power, result, lib, wl)
+    return LayoutResult(design, placement, power, result, lib, wl, clock)
 
 
 def _wire_length(result: RouteResult) -> int:

@@ -265,21 +265,21 @@ def test_combinational_design_has_no_clock_to_buffer(pdk):
         insert_clock_tree(design, pdk, pl)
 
 
-def test_routed_layout_with_clock_tree_is_drc_and_lvs_clean(pdk, tmp_path, monkeypatch):
-    """make_layout on the CTS design and its placement (until make_layout calls CTS itself, its
-    place() is pointed at the CTS placement), then DRC and LVS of the written GDS."""
+def test_routed_layout_with_clock_tree_is_drc_and_lvs_clean(pdk, tmp_path):
+    """make_layout inserts the clock tree after placement; the routed GDS is DRC clean and LVS
+    matches the design with its buffers."""
     import layoutgen.layout as layout_mod
     from layoutgen.verify.drc import run_drc
     from layoutgen.verify.lvs import run_lvs
 
     model = random_int_model(seed=1, sizes=[6, 4, 2], input_bits=4, weight_range=(-3, 3), act_bits=4)
     design = compile_model(model, pdk, BuildOptions(top="chip")).design
-    pl = place(design, pdk, options=PlaceOptions(utilization=0.4, margin_nm=layout_mod.io_margin_nm(pdk)))
-    tree = insert_clock_tree(design, pdk, pl)
-    assert tree.levels == 3
-    monkeypatch.setattr(layout_mod, "place", lambda d, p, **kw: tree.placement)
-    lay = layout_mod.make_layout(tree.design, pdk)
+    lay = layout_mod.make_layout(design, pdk)
     assert not lay.routing.unrouted
+    assert lay.clock is not None and lay.clock.levels == 3
+    buf = pdk.library.role("clkbuf").name
+    assert lay.design.cell_counts().get(buf, 0) == lay.clock.buffers > 0
+    assert buf not in design.cell_counts()  # the input design is left alone
     path = layout_mod.write_layout_files(lay, tmp_path, "chip")
     assert run_drc(path, pdk, top="chip").total == 0
-    assert run_lvs(path, tree.design, pdk, top="chip").match
+    assert run_lvs(path, lay.design, pdk, top="chip").match

@@ -36,8 +36,16 @@ def test_random_model_layout_is_drc_and_lvs_clean(tmp_path, name):
     assert report["lvs_match"] is True
     assert report["check"]["bit_exact"]
     assert report["die_width_um"] > 0 and 0 < report["utilization"] < 1
-    for suffix in (".gds", ".lyp", ".v", ".int.npz", ".netlist.json.gz", ".drc.lyrdb", ".lvs.txt"):
+    for suffix in (".gds", ".lyp", ".lef", ".png", ".v", ".int.npz", ".netlist.json.gz", ".drc.lyrdb", ".lvs.txt"):
         assert (out / f"chip{suffix}").is_file(), suffix
+    # the clock tree is part of the netlist written out, and timing/energy use the routed wires
+    tree = report["clock_tree"]
+    assert tree["clock_buffers"] >= 1 and tree["clock_sinks"] == report["flip_flops"]
+    assert "clkbuf" in "".join(report["cells"])
+    assert "sky130_fd_sc_hd__clkbuf" in (out / "chip.v").read_text()
+    assert report["timing_wire_model"].startswith("per-net wire capacitance")
+    assert "MACRO chip" in (out / "chip.lef").read_text()
+    assert (out / "chip.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_layout_is_byte_identical_when_rebuilt(tmp_path):

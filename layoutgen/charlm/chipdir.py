@@ -147,8 +147,10 @@ def build_chip_dir(model_path, pdk: Pdk, out_dir, options: ChipOptions | None = 
     if layout:
         from ..build import BuildOptions, _layout_writer
 
-        writers.append(_layout_writer(result, pdk, BuildOptions(top=top, layout=True, verify=True,
-                                                                utilization=utilization), progress, pdk_root))
+        layout_writer, _wire_caps = _layout_writer(result, pdk, BuildOptions(top=top, layout=True, verify=True,
+                                                                             utilization=utilization),
+                                                   progress, pdk_root)
+        writers.append(layout_writer)
     with progress.step(f"write {out_dir}"):
         write_outputs(result, Path(out_dir), writers)
     return ChipDir(chip=chip, model=model, report=report, path=Path(out_dir))

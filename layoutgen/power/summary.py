@@ -26,19 +26,22 @@ def build_inputs(model, test_inputs: np.ndarray | None) -> tuple[np.ndarray, str
     return X, f"uniform random inputs ({RANDOM_VECTORS} vectors, seed {RANDOM_SEED}; the model has no test data)"
 
 
-def energy_fields(design: Design, pdk, model, test_inputs: np.ndarray | None, report: dict) -> dict:
+def energy_fields(design: Design, pdk, model, test_inputs: np.ndarray | None, report: dict, *,
+                  net_wire_cap_ff: dict[int, float] | None = None) -> dict:
     """report.json keys: energy_pj_per_inference and power_mw (typical silicon at the rated clock, the
-    slow-corner fmax that inferences_per_s uses) and an "energy" section with both corners."""
+    slow-corner fmax that inferences_per_s uses) and an "energy" section with both corners.
+    net_wire_cap_ff: routed wire capacitance per top-module net (layout builds), else the estimate."""
     X, source = build_inputs(model, test_inputs)
     activity = measure_activity(design, pdk, X, int(model.input_bits))
     clock = float(report["fmax_mhz_ss"])
-    tt = energy_from_activity(design, pdk, activity, TT, clock)
-    ss = energy_from_activity(design, pdk, activity, SS, clock)
-    tt_fast = energy_from_activity(design, pdk, activity, TT, float(report["fmax_mhz_tt"]))
+    wires = {"net_wire_cap_ff": net_wire_cap_ff}
+    tt = energy_from_activity(design, pdk, activity, TT, clock, **wires)
+    ss = energy_from_activity(design, pdk, activity, SS, clock, **wires)
+    tt_fast = energy_from_activity(design, pdk, activity, TT, float(report["fmax_mhz_tt"]), **wires)
     n_cells = sum(g.nets.shape[0] for g in activity.graph.groups)
     if n_cells <= UNIT_DELAY_MAX_CELLS:
         glitchy = measure_activity(design, pdk, X, int(model.input_bits), delay_model="unit")
-        g = energy_from_activity(design, pdk, glitchy, TT, clock)
+        g = energy_from_activity(design, pdk, glitchy, TT, clock, **wires)
         unit = {"energy_pj_per_inference": round(g.energy_pj_per_inference, 3), "power_mw": round(g.power_mw, 3),
                 "mean_toggle_rate": round(g.mean_toggle_rate, 4)}
     else:

@@ -35,9 +35,9 @@ LAYERS = 3
 class RouteOptions:
     rounds: int = 60  # negotiation rounds after the first pass
     margin: int = 8  # search window around a connection's bounding box, in grid steps
-    present: float = 0.6  # first cost of sharing a node, in grid steps; grows each round
+    present: float = 2.0  # first cost of sharing a node, in grid steps; grows each round
     present_growth: float = 1.5
-    history: float = 0.6  # added to a node's cost for every round it stays overused
+    history: float = 1.0  # added to a node's cost for every round it stays overused
     met4: bool = True
     patience: int = 10  # stop after this many rounds without fewer nets sharing resources
 
