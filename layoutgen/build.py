@@ -7,7 +7,6 @@ and options give byte-identical files.
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 import time
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from .errors import LayoutgenError
 from .netlist.ir import Design
 from .pdk.core import Pdk
 from .pipeline import insert_registers
+from .staging import staged_folder
 
 
 @dataclass
@@ -183,12 +183,7 @@ def timing_fields(timing: dict, latency_cycles: int | None) -> dict:
 def write_outputs(result: BuildResult, out_dir: Path, writers: list) -> Path:
     """Write every output into a staging folder, then move it into place."""
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.with_name(out_dir.name + ".partial")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    try:
+    with staged_folder(out_dir) as staging:
         for writer in writers:
             writer(result, staging)
         (staging / "report.json").write_text(json.dumps(result.report, indent=2, sort_keys=True) + "\n")
@@ -196,12 +191,6 @@ def write_outputs(result: BuildResult, out_dir: Path, writers: list) -> Path:
             from .report_md import render_report
 
             render_report(result.report, staging)  # report.md and its plots
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     result.out_dir = out_dir
     return out_dir
 

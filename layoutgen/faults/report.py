@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
+
+from ..staging import staged_folder
 
 
 def _ci(s: dict) -> str:
@@ -124,20 +125,9 @@ def plot(r: dict, path: Path) -> None:
 def write_results(result: dict, out_dir: Path) -> Path:
     """faults.json, faults.md, faults.png into out_dir, via a staging folder (never half-written)."""
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.with_name(out_dir.name + ".partial")
-    if staging.exists():
-        shutil.rmtree(staging)
-    staging.mkdir()
-    try:
+    with staged_folder(out_dir) as staging:
         clean = {k: v for k, v in result.items() if not k.startswith("_")}
         (staging / "faults.json").write_text(json.dumps(clean, indent=2, sort_keys=True) + "\n")
         (staging / "faults.md").write_text(markdown(clean))
         plot(clean, staging / "faults.png")
-        if out_dir.exists():
-            shutil.rmtree(out_dir)
-        staging.rename(out_dir)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     return out_dir
