@@ -91,8 +91,8 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
     terminals = logic_terminals(placement, access, grid, Obstacles(met2_boxes, m2.spacing_nm))
     pins = io_pins(placement, grid)
     for p in pins:
-        j = 0 if p.edge == "bottom" else grid.ny - 1
-        terminals.append(Terminal(p.net, p.i, j, grid.y(j), (), p.name))
+        i = 0 if p.edge == "left" else grid.nx - 1
+        terminals.append(Terminal(p.net, i, p.j, grid.y(p.j), (), p.name, layer=M3))
     result = route(grid, terminals, route_options, log=log)
     if result.unrouted:
         names = net_names(placement)

@@ -48,10 +48,10 @@ def test_round_trip_size_pins_and_layers(pdk, built, lef):
         if base in ports:
             assert pin.direction == ports[base][0].upper()
             assert pin.use == ("CLOCK" if name == "clk" else "SIGNAL")
-            # signal pins: one met2 rectangle touching the bottom (inputs) or top (outputs) die edge
+            # signal pins: one met3 rectangle touching the left (inputs) or right (outputs) die edge
             (r,) = pin.shapes
-            assert r.layer == "met2" and r.x1 - r.x0 == 280
-            assert r.y0 == 0 if pin.direction == "INPUT" else r.y1 == mac.height_nm
+            assert r.layer == "met3" and r.y1 - r.y0 == 330
+            assert r.x0 == 0 if pin.direction == "INPUT" else r.x1 == mac.width_nm
     straps = {net: [x for n, x in layout.power.straps if n == net] for net in ("VPWR", "VGND")}
     for net, use in (("VPWR", "POWER"), ("VGND", "GROUND")):
         pin = mac.pins[net]
@@ -76,7 +76,7 @@ def test_obstructions_cover_the_die_except_around_pins(pdk, built, lef):
         holes &= kdb.Region(kdb.Box(0, 0, mac.width_nm, mac.height_nm))
         assert (region & holes).is_empty()
         assert region.area() == die_area - holes.merged().area()
-        if layer in ("li1", "met1", "met3"):
+        if layer in ("li1", "met1", "met2"):
             assert region.area() == die_area  # no pins there: the whole die is blocked
 
 
@@ -88,7 +88,7 @@ def test_klayout_reads_the_lef(built, lef):
     cell = ly.top_cell()
     assert cell.name == "chip"
     names = {li.name for li in ly.layer_infos()}
-    assert {"met2.PIN", "met4.PIN"} <= names and {f"{l}.OBS" for l in OBS_LAYERS} <= names
+    assert {"met3.PIN", "met4.PIN"} <= names and {f"{l}.OBS" for l in OBS_LAYERS} <= names
     die = layout.placement.die
     assert cell.dbbox().width() * 1000 == pytest.approx(die[2] - die[0])
     assert cell.dbbox().height() * 1000 == pytest.approx(die[3] - die[1])

@@ -89,6 +89,11 @@ class Router:
         for t in terminals:
             if not (0 <= t.i < g.nx and 0 <= t.j < g.ny):
                 raise LayoutgenError(f"terminal of net {t.net} at column {t.i}, row {t.j} is outside the routing grid")
+            if t.layer == M3:  # an edge pin: its met3 node is the net's
+                if g.n3[t.i, t.j] not in (FREE, t.net):
+                    raise LayoutgenError(f"I/O pin {t.label or t.net} at met3 row {t.j} sits on an obstacle")
+                g.n3[t.i, t.j] = t.net
+                continue
             o = g.n2[t.i, t.j]
             if o not in (FREE, t.net):
                 raise LayoutgenError(f"pin pads of nets {o} and {t.net} collide at met2 column {t.i}, row {t.j}")
@@ -149,7 +154,8 @@ class Router:
         n2 = g.n2[sl]
         ok = np.empty((LAYERS, W, H), bool)
         ok[M2] = (n2 == FREE) | (n2 == net)
-        ok[M3] = g.n3[sl] == FREE
+        n3 = g.n3[sl]
+        ok[M3] = (n3 == FREE) | (n3 == net)
         ok[M4] = g.n4[sl] == FREE
         # cost of entering a node: history plus `present` per other net holding it (met3: or a row neighbour)
         occ = self.occ[:, sl[0], sl[1]].astype(np.float32)
@@ -215,15 +221,17 @@ class Router:
     def route_net(self, net: int) -> bool:
         """Route every terminal of `net` (it may share nodes with others at a price); False if cut off."""
         terms = self.terms[net]
-        pts = sorted({(t.i, t.j) for t in terms})
+        nodes = sorted({(t.i, t.j, t.layer) for t in terms})
+        pts = [(i, j) for i, j, _l in nodes]
         r = NetRoute()
-        tree = {(M2,) + pts[0]}
+        tree = {(nodes[0][2], nodes[0][0], nodes[0][1])}
         r.nodes |= tree
         if len(pts) > 1:
             order = _mst_order(pts)
             for parent, child in order[1:]:
                 a, b = pts[parent], pts[child]
-                if (M2,) + b in tree:
+                goal = (nodes[child][2],) + b
+                if goal in tree:
                     continue
                 path = None
                 # a net that keeps sharing resources searches ever wider around the congestion
@@ -231,7 +239,7 @@ class Router:
                 for _attempt in range(3):
                     box = (max(min(a[0], b[0]) - m, 0), max(min(a[1], b[1]) - m, 0),
                            min(max(a[0], b[0]) + m, self.g.nx - 1), min(max(a[1], b[1]) + m, self.g.ny - 1))
-                    path = self._search(net, tree, (M2,) + b, box)
+                    path = self._search(net, tree, goal, box)
                     if path is not None:
                         break
                     m *= 4

@@ -84,16 +84,16 @@ def route_shapes(result: RouteResult, tech: Tech) -> list[Shape]:
 
 
 def io_shapes(pins: list[IoPin], grid: RouteGrid, die: tuple[int, int, int, int], tech: Tech):
-    """Met2 from each I/O pin's node to the die edge (drawing + pin purpose) and its label position."""
-    half = max(tech.routing["met2"].width_nm, 280) // 2  # as wide as a via2 landing pad
+    """Met3 from each I/O pin's node to the die edge (drawing + pin purpose) and its label position."""
+    half = max(tech.routing["met3"].width_nm, tech.vias["via2"].top_pad_nm[1]) // 2  # as wide as the wires
     shapes, labels = [], []
     for p in pins:
-        x = grid.x(p.i)
-        if p.edge == "bottom":
-            box = (x - half, die[1], x + half, grid.y(0))
+        y = grid.y(p.j)
+        if p.edge == "left":
+            box = (die[0], y - half, grid.x(0), y + half)
         else:
-            box = (x - half, grid.y(grid.ny - 1), x + half, die[3])
-        shapes.append(Shape("met2", box))
-        shapes.append(Shape("met2", box, "pin"))
-        labels.append((p.name, "met2", x, (box[1] + box[3]) // 2))
+            box = (grid.x(grid.nx - 1), y - half, die[2], y + half)
+        shapes.append(Shape("met3", box))
+        shapes.append(Shape("met3", box, "pin"))
+        labels.append((p.name, "met3", (box[0] + box[2]) // 2, y))
     return shapes, labels

@@ -20,14 +20,15 @@ class Terminal:
     y: int  # the pad's y (nm): the stub runs from y to the node
     shapes: tuple[Shape, ...]  # access shapes (mcon/met1/via/met2 pad) in absolute nm
     label: str | None = None  # I/O pin name
+    layer: int = 0  # the node's layer: 0 = met2 (logic pins), 1 = met3 (I/O pins on the left/right edge)
 
 
 @dataclass(frozen=True)
 class IoPin:
     name: str
     net: int
-    i: int
-    edge: str  # "bottom" or "top"
+    j: int  # met3 row
+    edge: str  # "left" (inputs) or "right" (outputs)
 
 
 def net_names(placement: Placement) -> dict[int, str]:
@@ -138,15 +139,16 @@ def logic_terminals(placement: Placement, access: PinAccess, grid: RouteGrid,
 
 
 def io_pins(placement: Placement, grid: RouteGrid) -> list[IoPin]:
-    """Input ports on the bottom edge, outputs on the top edge, spread evenly over the columns."""
+    """Input ports on the left edge, outputs on the right edge (met3), spread evenly over the rows in
+    port and bit order: where global placement anchors them (layoutgen.physical.globalplace)."""
     cells = placement.cells
     pins: list[IoPin] = []
-    for edge, ports in (("bottom", cells.inputs), ("top", cells.outputs)):
+    for edge, ports in (("left", cells.inputs), ("right", cells.outputs)):
         bits = [(port if len(nets) == 1 else f"{port}[{k}]", int(n)) for port, nets in ports for k, n in enumerate(nets)]
-        usable = grid.nx - 4
-        if len(bits) * 2 > usable:
+        usable = grid.ny - 4
+        if len(bits) > usable:
             raise LayoutgenError(
-                f"{len(bits)} {edge} I/O pins do not fit {usable} met2 tracks of the die edge; "
+                f"{len(bits)} {edge} I/O pins do not fit {usable} met3 tracks of the die edge; "
                 "lower --utilization or widen the die"
             )
         step = usable / max(len(bits), 1)
