@@ -68,9 +68,21 @@ def test_power_straps_pins_and_stacks(grid, placed, pdk, gds):
     assert nets.count("VPWR") >= 1 and nets.count("VGND") >= 1
     xs = [x for _, x in grid.straps]
     assert all(b - a == PowerOptions().strap_pitch_nm // 2 for a, b in zip(xs, xs[1:]))
-    # one stack per strap per rail of its net
-    per_net = {n: sum(rail_net(b) == n for b in range(placed.n_rows + 1)) for n in ("VPWR", "VGND")}
-    assert len(grid.stack_refs) == sum(per_net[n] for n in nets)
+    # every rail meets at least one strap of its net, the first and last rails meet all of them, and with
+    # two or more straps the inner rails meet every second one (fewer stacks in the routing layers)
+    rails = {n: [b for b in range(placed.n_rows + 1) if rail_net(b) == n] for n in ("VPWR", "VGND")}
+    refs = set(grid.stack_refs)
+    y_of = {b: placed.core[1] + b * placed.row_nm for b in range(placed.n_rows + 1)}
+    for net in ("VPWR", "VGND"):
+        xs_net = [x for n, x in grid.straps if n == net]
+        for m, b in enumerate(rails[net]):
+            hits = [x for x in xs_net if (x, y_of[b]) in refs]
+            assert hits, f"{net} rail {b} meets no strap"
+            if m in (0, len(rails[net]) - 1) or len(xs_net) < 2:
+                assert len(hits) == len(xs_net)
+            else:
+                assert len(hits) == (len(xs_net) + (m % 2 == 0)) // 2
+    assert len(refs) == len(grid.stack_refs)
     layout = kdb.Layout()
     layout.read(str(gds))
     lay = layout.find_layer(*pdk.tech.gds("met4", "label"))

@@ -69,12 +69,20 @@ def power_grid(placement: Placement, tech: Tech, options: PowerOptions = PowerOp
     for b in range(placement.n_rows + 1):
         yb = y0 + b * placement.row_nm
         shapes.append(Shape(o.rail_layer, (x0, yb - o.rail_width_nm // 2, x1, yb + o.rail_width_nm // 2)))
+    per_net = {n: sum(1 for m, _ in straps if m == n) for n in ("VPWR", "VGND")}
+    seen = {"VPWR": 0, "VGND": 0}
     for net, cx in straps:
         box = (cx - half, lo, cx + half, hi)
         shapes.append(Shape(o.strap_layer, box))
         shapes.append(Shape(o.strap_layer, box, "pin"))
         labels.append((net, o.strap_layer, cx, (lo + hi) // 2))
-        for b in range(placement.n_rows + 1):
-            if rail_net(b) == net:
+        k = seen[net]
+        seen[net] += 1
+        rails = [b for b in range(placement.n_rows + 1) if rail_net(b) == net]
+        for m, b in enumerate(rails):
+            # with two or more straps of a net, each rail meets every second one (alternating from
+            # rail to rail): half the via stacks, so half the met2/met3 rows they block for routing;
+            # the first and last rails meet every strap, which ties the straps of a net together
+            if per_net[net] < 2 or (m + k) % 2 == 0 or m in (0, len(rails) - 1):
                 refs.append((cx, y0 + b * placement.row_nm))
     return PowerGrid(tuple(shapes), tuple(labels), stack, tuple(refs), tuple(straps))
