@@ -97,3 +97,26 @@ def test_rejects_non_positive_depth(pdk):
     net = build_network(model, pdk, "m")
     with pytest.raises(ValueError):
         insert_registers(net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, 0)
+
+
+def test_instance_names_stay_unique_when_the_pipeline_adds_cells(pdk):
+    """The pipeline's builder extends the arithmetic's module: its new flip-flops and re-made
+    inverters must not reuse names (Verilog, GDS and LVS name instances); validate() rejects twins."""
+    model = random_int_model(seed=7, sizes=[12, 8, 4], input_bits=4, weight_range=(-7, 7), act_bits=4)
+    net = build_network(model, pdk, "top")
+    inverters_before = sum(lib_role(pdk, i) == "inv" for i in net.module.instances)
+    insert_registers(net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, 2.0)
+    names = [i.name for i in net.module.instances]
+    # both builders made inverters (the case where their counters used to collide)
+    assert inverters_before and sum(lib_role(pdk, i) == "inv" for i in net.module.instances) > inverters_before
+    assert len(set(names)) == len(names)
+    design = Design("top", pdk.library, {"top": net.module})
+    design.validate()
+    twin = net.module.instances[0]
+    net.module.add_instance(twin.name, twin.master, dict(twin.pins))
+    with pytest.raises(ValueError, match="used twice"):
+        design.validate()
+
+
+def lib_role(pdk, inst) -> str:
+    return pdk.library[inst.master].role

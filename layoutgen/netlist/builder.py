@@ -10,6 +10,8 @@ class ModuleBuilder:
         self.module = module
         self.lib = library
         self._count: dict[str, int] = {}
+        # names already in the module (a builder may extend a module another builder made)
+        self._names = {inst.name for inst in module.instances}
         self._tie: tuple[int, int] | None = None
         self._inv_cache: dict[int, int] = {}
 
@@ -19,8 +21,15 @@ class ModuleBuilder:
     def cell(self, role: str, *, name: str | None = None, **inputs: int) -> dict[str, int]:
         """Instantiate the PDK cell of `role`, connecting its inputs; new nets drive its outputs."""
         master = self.lib.role(role)
-        k = self._count.get(role, 0)
-        self._count[role] = k + 1
+        if name is None:
+            k = self._count.get(role, 0)
+            while f"{role}_{k}" in self._names:
+                k += 1
+            self._count[role] = k + 1
+            name = f"{role}_{k}"
+        elif name in self._names:
+            raise ValueError(f"{self.module.name}: instance name {name} is taken")
+        self._names.add(name)
         pins = {}
         for pin in master.inputs:
             pins[pin] = inputs.pop(pin)
@@ -31,7 +40,7 @@ class ModuleBuilder:
         outs = {}
         for pin in master.outputs:
             outs[pin] = pins[pin] = self.net()
-        self.module.add_instance(name or f"{role}_{k}", master.name, pins)
+        self.module.add_instance(name, master.name, pins)
         return outs
 
     # convenience wrappers for the roles the arithmetic uses

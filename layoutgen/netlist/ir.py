@@ -100,8 +100,14 @@ class Design:
         return sum(self.library[name].area_um2 * n for name, n in self.cell_counts(module).items())
 
     def validate(self) -> None:
-        """Every net has exactly one driver (an input port or a cell output) and every pin is known."""
+        """Every net has exactly one driver (an input port or a cell output), every pin is known and
+        instance names are unique within their module (Verilog, GDS and LVS name instances)."""
         for mod in self.modules.values():
+            names = [inst.name for inst in mod.instances]
+            if len(set(names)) != len(names):
+                seen: set[str] = set()
+                dup = next(n for n in names if n in seen or seen.add(n))
+                raise ValueError(f"{mod.name}: instance name {dup} is used twice")
             drivers = [0] * mod.n_nets
             for p in mod.ports:
                 if p.direction == "input":
