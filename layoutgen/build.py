@@ -308,7 +308,8 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
 
     top = options.top
     with progress.step(f"place and route ({result.report['n_cells']} cells)"):
-        layout = make_layout(result.design, pdk, pdk_root=pdk_root, utilization=options.utilization)
+        log = (lambda msg: print(f"layoutgen:   route {msg}", file=sys.stderr, flush=True)) if progress.enabled else None
+        layout = make_layout(result.design, pdk, pdk_root=pdk_root, utilization=options.utilization, log=log)
     result.design = layout.design  # with its clock tree: Verilog, netlist, LVS and energy see the buffers
     wire_caps = layout.wire_cap_ff()
     with progress.step("static timing with routed wire loads and clock skew"):

@@ -6,7 +6,6 @@ hex file, takes the rising edge and, shortly after it, writes the registered out
 """
 from __future__ import annotations
 
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import numpy as np
 from ..netlist.verilog import verilog_identifier, write_verilog
 from ..pdk.views import CellViews
 from ..sim.errors import SimulationError
-from ..sim.iverilog import PERIOD_NS, _first_line, _tool
+from ..sim.iverilog import PERIOD_NS, _tool, compile_and_run
 from .generation import check_prompt_tokens, check_prompts, collect, reset_inputs, schedule, total_rounds
 from .hardware import Chip
 
@@ -57,7 +56,7 @@ endmodule
 def run_chip_iverilog(chip: Chip, prompts: list[list[int]], n_tokens: int, views: CellViews,
                       workdir: str | Path | None = None) -> list[list[int]]:
     """Generated tokens per stream, as the Verilog netlist produces them in iverilog."""
-    iverilog, vvp = _tool("iverilog"), _tool("vvp")
+    _tool("iverilog"), _tool("vvp")  # fail early if a tool is missing
     P = chip.streams
     check_prompts(prompts, P)
     check_prompt_tokens(prompts, chip.spec)
@@ -74,15 +73,7 @@ def run_chip_iverilog(chip: Chip, prompts: list[list[int]], n_tokens: int, views
         (work / "tb.v").write_text(chip_testbench(chip, n_cycles))
         (work / "stim.hex").write_text("".join(f"{int(v):x}\n" for v in words))
         (work / "out.txt").unlink(missing_ok=True)
-        cmd = [iverilog, "-g2005", "-grelative-include", "-DFUNCTIONAL", "-DUNIT_DELAY=#1", "-o", "sim.vvp",
-               "-s", "charlm_tb", "tb.v", "design.v", *models]
-        proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SimulationError(f"iverilog could not compile the chip: {_first_line(proc.stderr or proc.stdout)}")
-        proc = subprocess.run([vvp, "-n", "sim.vvp"], cwd=work, capture_output=True, text=True)
-        if proc.returncode != 0 or not (work / "out.txt").is_file():
-            raise SimulationError(f"vvp failed: {_first_line(proc.stderr or proc.stdout)}")
-        lines = (work / "out.txt").read_text().split("\n")[P:n_cycles]
+        lines = compile_and_run(work, "charlm_tb", models, "out.txt", "the chip").split("\n")[P:n_cycles]
     try:
         rows = np.array([[int(x, 16) for x in line.split()] for line in lines], dtype=np.int64)
     except ValueError:

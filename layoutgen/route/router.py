@@ -33,13 +33,13 @@ LAYERS = 3
 
 @dataclass(frozen=True)
 class RouteOptions:
-    rounds: int = 60  # negotiation rounds after the first pass
+    rounds: int = 40  # negotiation rounds after the first pass
     margin: int = 8  # search window around a connection's bounding box, in grid steps
     present: float = 2.0  # first cost of sharing a node, in grid steps; grows each round
     present_growth: float = 1.5
     history: float = 1.0  # added to a node's cost for every round it stays overused
     met4: bool = True
-    patience: int = 10  # stop after this many rounds without fewer nets sharing resources
+    patience: int = 8  # stop after this many rounds without fewer nets sharing resources
 
 
 @dataclass

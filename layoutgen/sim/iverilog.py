@@ -84,6 +84,21 @@ def _pack_hex(X: np.ndarray, input_bits: int, x_width: int) -> list[str]:
     return lines
 
 
+def compile_and_run(work: Path, tb_top: str, models: list[str], output: str, what: str) -> str:
+    """Compile work/tb.v + work/design.v with the functional cell models, run it with vvp, and return
+    the text of the file the testbench writes (`output`, in work)."""
+    iverilog, vvp = _tool("iverilog"), _tool("vvp")
+    cmd = [iverilog, "-g2005", "-grelative-include", "-DFUNCTIONAL", "-DUNIT_DELAY=#1", "-o", "sim.vvp",
+           "-s", tb_top, "tb.v", "design.v", *models]
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SimulationError(f"iverilog could not compile {what}: {_first_line(proc.stderr or proc.stdout)}")
+    proc = subprocess.run([vvp, "-n", "sim.vvp"], cwd=work, capture_output=True, text=True)
+    if proc.returncode != 0 or not (work / output).is_file():
+        raise SimulationError(f"vvp failed: {_first_line(proc.stderr or proc.stdout)}")
+    return (work / output).read_text()
+
+
 def run_iverilog(
     design: Design,
     X: np.ndarray,
@@ -99,7 +114,7 @@ def run_iverilog(
     `views` (from layoutgen.pdk.views.locate_cell_views) supplies the functional cell models.
     `workdir` keeps the generated files for inspection; by default a temporary folder is used.
     """
-    iverilog, vvp = _tool("iverilog"), _tool("vvp")
+    _tool("iverilog"), _tool("vvp")  # fail early, before any work, if a tool is missing
     X = np.asarray(X)
     if X.ndim != 2 or X.shape[0] == 0 or X.dtype.kind not in "iu":
         raise SimulationError(f"input vectors must be a non-empty 2-D integer array, got shape {X.shape} {X.dtype}")
@@ -126,15 +141,7 @@ def run_iverilog(
         (work / "tb.v").write_text(testbench(design.top, x_width, y_width, X.shape[0], latency))
         (work / "x.hex").write_text("\n".join(_pack_hex(X, input_bits, x_width)) + "\n")
         (work / "y.hex").unlink(missing_ok=True)
-        compile_cmd = [iverilog, "-g2005", "-grelative-include", "-DFUNCTIONAL", "-DUNIT_DELAY=#1", "-o", "sim.vvp",
-                       "-s", "layoutgen_tb", "tb.v", "design.v", *models]
-        proc = subprocess.run(compile_cmd, cwd=work, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SimulationError(f"iverilog could not compile the netlist: {_first_line(proc.stderr or proc.stdout)}")
-        proc = subprocess.run([vvp, "-n", "sim.vvp"], cwd=work, capture_output=True, text=True)
-        if proc.returncode != 0 or not (work / "y.hex").is_file():
-            raise SimulationError(f"vvp failed: {_first_line(proc.stderr or proc.stdout)}")
-        lines = (work / "y.hex").read_text().split()
+        lines = compile_and_run(work, "layoutgen_tb", models, "y.hex", "the netlist").split()
     if len(lines) != X.shape[0]:
         raise SimulationError(f"iverilog returned {len(lines)} outputs for {X.shape[0]} vectors")
     n_out = y_width // output_width
