@@ -74,7 +74,12 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
     power = power_grid(placement, tech)
     m2, m3 = tech.routing["met2"], tech.routing["met3"]
     origin = (placement.core[0] + m2.track_offset_nm, placement.core[1] + m3.track_offset_nm)
-    grid = RouteGrid.covering(tech, placement.die, origin)
+    # the I/O pins' met3 runs from the die edge to the first / last column: keep it long enough for the
+    # met3 minimum area (layers' min area over the wire width, plus a spacing of slack)
+    m3_wire = max(m3.width_nm, tech.vias["via2"].top_pad_nm[1])
+    inset = -(-m3.min_area_nm2 // m3_wire) + m3.spacing_nm
+    die = placement.die
+    grid = RouteGrid.covering(tech, (die[0] + inset, die[1], die[2] - inset, die[3]), origin)
     met2_boxes = []
     for shape in power.shapes:
         if shape.layer == "met4" and shape.purpose == "drawing":

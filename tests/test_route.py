@@ -101,3 +101,32 @@ def test_enclosed_terminal_is_reported(pdk):
     result = route(g, terms, RouteOptions(rounds=2))
     assert result.unrouted == [7]
     assert 8 in result.routes
+
+
+def test_stacked_vias_of_different_nets_two_columns_apart_conflict(pdk):
+    """A via2 + via3 stack has its met3 stretched to the minimum area (0.73 um along the row): two such
+    stacks of different nets 0.92 um apart would be 0.19 um apart, so the router counts them as
+    sharing; a stack next to a plain via2 of another net two columns away is fine."""
+    from layoutgen.route.router import NetRoute, Router, stacked_vias
+
+    g = _grid(pdk)
+    router = Router(g, [], RouteOptions())
+
+    def stack(i, j):
+        return NetRoute(nodes={(M2, i, j), (M3, i, j), (M4, i, j), (M4, i, j + 1)},
+                        edges={(M4, i, j)}, vias={(i, j)}, vias3={(i, j)})
+
+    a, b = stack(10, 5), stack(12, 5)
+    assert stacked_vias(a) == {(10, 5)}
+    router._commit(1, a)
+    router._commit(2, b)
+    assert router.conflicted_nets(router.overused()) == [1, 2]
+    router._ripup(2)
+    plain = NetRoute(nodes={(M2, 12, 5), (M3, 12, 5), (M3, 13, 5), (M2, 13, 5)}, edges={(M3, 12, 5)},
+                     vias={(12, 5), (13, 5)})
+    assert stacked_vias(plain) == set()
+    router._commit(2, plain)
+    assert router.conflicted_nets(router.overused()) == []
+    router._ripup(2)
+    router._commit(2, stack(14, 5))  # four columns apart: clear
+    assert router.conflicted_nets(router.overused()) == []

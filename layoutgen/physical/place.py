@@ -35,6 +35,7 @@ class PlaceOptions:
     margin_nm: int = 0  # die edge to core (room for I/O pins and power rings)
     decap: bool = True  # fill gaps of 3+ sites with decap cells instead of plain fill
     rounds: int = 4  # global placement rounds
+    refine: int = 0  # detailed placement passes (rows re-ordered and re-packed towards their cells' nets)
     max_fanout: int = 64  # larger nets (clock, constants) are ignored by global placement
     strategy: str = "dataflow"  # or the baselines "netlist" (netlist order) / "random" (seeded shuffle)
     seed: int = 0  # for the "random" baseline only
@@ -48,6 +49,8 @@ class PlaceOptions:
             raise PlacementError(f"unknown placement strategy '{self.strategy}'; choose one of {', '.join(STRATEGIES)}")
         if self.margin_nm < 0:
             raise PlacementError(f"margin {self.margin_nm} nm is negative")
+        if self.refine < 0:
+            raise PlacementError(f"refine passes {self.refine} is negative")
 
 
 @dataclass(frozen=True)
@@ -160,6 +163,8 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
                                         rounds=options.rounds, strategy=options.strategy, seed=options.seed)
         rows = _legalize(row, site, w_sites, region, pitch, maxw)
         if rows is not None:
+            if options.strategy == "dataflow":
+                rows = _refine_rows(rows, cells, w_sites, region, pitch, options.refine, options.max_fanout)
             break
         row_sites += max(1, row_sites // 50)
     else:
@@ -249,4 +254,32 @@ def _legalize(row: np.ndarray, site: np.ndarray, w: np.ndarray, region: Region, 
             return None
         xs, taps = res
         rows.append((idx, xs, taps))
+    return rows
+
+
+def _refine_rows(rows, cells: FlatCells, w: np.ndarray, region: Region, pitch: int, passes: int, max_fanout: int):
+    """Detailed placement along the rows: each pass moves every cell's target to the mean position of
+    the other pins on its nets (nets up to max_fanout pins), then re-orders and re-packs each row.
+    Rows keep their cells, so the legal row capacities stay as _legalize made them."""
+    pin_cell, net = cells.pin_cell, cells.pin_net
+    deg = np.bincount(net, minlength=cells.n_nets)
+    use = (deg[net] <= max_fanout) & (deg[net] > 1)
+    pin_cell_u, net_u, deg_u = pin_cell[use], net[use], deg[net[use]]
+    n = len(w)
+    for _ in range(passes):
+        centre = np.zeros(n)
+        for idx, xs, _taps in rows:
+            centre[idx] = xs + w[idx] / 2
+        px = centre[pin_cell_u]
+        total = np.bincount(net_u, weights=px, minlength=cells.n_nets)
+        others = (total[net_u] - px) / (deg_u - 1)
+        tsum = np.bincount(pin_cell_u, weights=others, minlength=n)
+        tcnt = np.bincount(pin_cell_u, minlength=n)
+        target = np.where(tcnt > 0, tsum / np.maximum(tcnt, 1), centre)
+        new = []
+        for idx, xs, taps in rows:
+            order = idx[np.lexsort((idx, target[idx]))]
+            res = pack_row(w[order], np.round(target[order] - w[order] / 2).astype(np.int64), region.row_sites, pitch)
+            new.append((idx, xs, taps) if res is None else (order, res[0], res[1]))
+        rows = new
     return rows

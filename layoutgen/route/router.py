@@ -69,6 +69,11 @@ class Router:
         shape = (LAYERS, grid.nx, grid.ny)
         self.occ = np.zeros(shape, np.int16)
         self.sid3 = np.zeros((grid.nx, grid.ny), np.int64)  # sum of net ids on met3 nodes (tells nets apart)
+        # via2 + via3 stacks without a met3 wire: their met3 is stretched along the row to the minimum
+        # area (route.shapes), so two such stacks of different nets two columns apart are too close
+        self.stacks = np.zeros((grid.nx, grid.ny), np.int16)
+        self.sid_stacks = np.zeros((grid.nx, grid.ny), np.int64)
+        self.stack_arrays: dict[int, np.ndarray] = {}
         self.hist = np.zeros(shape, np.float32)
         self.present = options.present
         self.routes: dict[int, NetRoute] = {}
@@ -114,6 +119,10 @@ class Router:
         np.add.at(self.occ, (arr[:, 0], arr[:, 1], arr[:, 2]), 1)
         m3 = arr[arr[:, 0] == M3]
         np.add.at(self.sid3, (m3[:, 1], m3[:, 2]), net + 1)
+        st = np.array(sorted(stacked_vias(route)), dtype=np.int64).reshape(-1, 2)
+        self.stack_arrays[net] = st
+        np.add.at(self.stacks, (st[:, 0], st[:, 1]), 1)
+        np.add.at(self.sid_stacks, (st[:, 0], st[:, 1]), net + 1)
 
     def _ripup(self, net: int) -> None:
         self.routes.pop(net, None)
@@ -123,6 +132,9 @@ class Router:
         np.subtract.at(self.occ, (arr[:, 0], arr[:, 1], arr[:, 2]), 1)
         m3 = arr[arr[:, 0] == M3]
         np.subtract.at(self.sid3, (m3[:, 1], m3[:, 2]), net + 1)
+        st = self.stack_arrays.pop(net)
+        np.subtract.at(self.stacks, (st[:, 0], st[:, 1]), 1)
+        np.subtract.at(self.sid_stacks, (st[:, 0], st[:, 1]), net + 1)
 
     def overused(self) -> np.ndarray:
         """Boolean (layer, i, j) of resources held by more than one net."""
@@ -131,6 +143,10 @@ class Router:
         adj = (o3[:-1] > 0) & (o3[1:] > 0) & ((o3[:-1] > 1) | (o3[1:] > 1) | (s3[:-1] != s3[1:]))
         over[M3, :-1] |= adj
         over[M3, 1:] |= adj
+        st, ss = self.stacks, self.sid_stacks
+        near = (st[:-2] > 0) & (st[2:] > 0) & ((st[:-2] > 1) | (st[2:] > 1) | (ss[:-2] != ss[2:]))
+        over[M3, :-2] |= near
+        over[M3, 2:] |= near
         return over
 
     def conflicted_nets(self, over: np.ndarray) -> list[int]:
@@ -263,6 +279,12 @@ def _add_path(r: NetRoute, path: list[tuple[int, int, int]]) -> None:
             r.edges.add((M3, min(i, pi), j))
         else:
             r.edges.add((layer, i, min(j, pj)))
+
+
+def stacked_vias(r: NetRoute) -> set[tuple[int, int]]:
+    """Nodes where a via2 and a via3 meet with no met3 wire of the net touching them."""
+    wired = {(i, j) for layer, i, j in r.edges if layer == M3} | {(i + 1, j) for layer, i, j in r.edges if layer == M3}
+    return (r.vias & r.vias3) - wired
 
 
 def _mst_order(pts: list[tuple[int, int]]) -> list[tuple[int, int]]:

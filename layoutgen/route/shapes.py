@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..pdk.tech import Tech
 from ..physical.vias import Shape
 from .grid import RouteGrid
-from .router import M2, M3, M4, RouteResult
+from .router import M2, M3, M4, RouteResult, stacked_vias
 from .terminals import IoPin
 
 
@@ -60,17 +60,15 @@ def route_shapes(result: RouteResult, tech: Tech) -> list[Shape]:
             shapes.append(Shape("via3", (x - c3, y - c3, x + c3, y + c3)))
             shapes.append(Shape("met3", (x - b3[0], y - b3[1], x + b3[0], y + b3[1])))
             shapes.append(Shape("met4", (x - t4[0], y - t4[1], x + t4[0], y + t4[1])))
-        wired3 = {(i, j) for _l, i, j in r.edges if _l == M3} | {(i + 1, j) for _l, i, j in r.edges if _l == M3}
-        for i, j in sorted((r.vias | r.vias3) - wired3):
-            if (M3, i, j) not in r.nodes:
-                continue
+        for i, j in sorted(stacked_vias(r)):
             x, y = g.x(i), g.y(j)
             half = max(b3[0], t3[0])
             extra = m3_min_len - 2 * half
             if extra <= 0:
                 continue
-            # both row neighbours are free of other nets and obstacles (the router puts via3 only
-            # where they are clear of obstacles), so a centred stretch keeps met3 spacing to both sides
+            # both row neighbours are free of other nets and obstacles (the router puts via3 only where
+            # they are clear of obstacles) and no other net's stack is two columns away (a conflict the
+            # router negotiates away), so a centred stretch keeps met3 spacing to both sides
             box = (x - half - extra // 2, y - m3w, x + half + extra - extra // 2, y + m3w)
             shapes.append(Shape("met3", box))
     for t in sorted(result.terminals, key=lambda t: (t.net, t.i, t.j, t.y)):
