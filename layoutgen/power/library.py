@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import LayoutgenError
-from ..timing.tables import Table
+from ..timing.tables import Table, corner_file, corner_files
 
 
 @dataclass(frozen=True)
@@ -54,18 +54,11 @@ class PowerLibrary:
 
 
 def available_power_corners(data_dir: Path) -> list[str]:
-    folder = Path(data_dir) / "power"
-    return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
+    return corner_files(data_dir, "power")
 
 
 def load_power_library(data_dir: Path, corner: str) -> PowerLibrary:
-    corners = available_power_corners(data_dir)
-    if corner not in corners:
-        raise LayoutgenError(
-            f"unknown power corner '{corner}': available are {', '.join(corners) or 'none'} "
-            f"(files in {Path(data_dir).name}/power/)"
-        )
-    path = Path(data_dir) / "power" / f"{corner}.json"
+    path = corner_file(data_dir, "power", corner)
     try:
         data = json.loads(path.read_text())
         cells = {}

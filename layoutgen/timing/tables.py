@@ -73,19 +73,29 @@ class TimingLibrary:
             ) from None
 
 
-def available_corners(data_dir: Path) -> list[str]:
-    folder = Path(data_dir) / "timing"
+def corner_files(data_dir: Path, kind: str) -> list[str]:
+    """Corners with a <data_dir>/<kind>/<corner>.json table (kind: "timing", "power")."""
+    folder = Path(data_dir) / kind
     return sorted(p.stem for p in folder.glob("*.json")) if folder.is_dir() else []
 
 
-def load_timing_library(data_dir: Path, corner: str) -> TimingLibrary:
-    corners = available_corners(data_dir)
+def corner_file(data_dir: Path, kind: str, corner: str) -> Path:
+    """The <kind> table of `corner`, or a one-line error naming the corners there are."""
+    corners = corner_files(data_dir, kind)
     if corner not in corners:
         raise LayoutgenError(
-            f"unknown timing corner '{corner}': available are {', '.join(corners) or 'none'} "
-            f"(files in {Path(data_dir).name}/timing/)"
+            f"unknown {kind} corner '{corner}': available are {', '.join(corners) or 'none'} "
+            f"(files in {Path(data_dir).name}/{kind}/)"
         )
-    path = Path(data_dir) / "timing" / f"{corner}.json"
+    return Path(data_dir) / kind / f"{corner}.json"
+
+
+def available_corners(data_dir: Path) -> list[str]:
+    return corner_files(data_dir, "timing")
+
+
+def load_timing_library(data_dir: Path, corner: str) -> TimingLibrary:
+    path = corner_file(data_dir, "timing", corner)
     try:
         data = json.loads(path.read_text())
         cells = {}
