@@ -15,6 +15,8 @@ MODELS = {
     "tiny 6-4-2": dict(seed=1, sizes=[6, 4, 2], input_bits=4, weight_range=(-3, 3), act_bits=4),
     "ternary 10-6-3": dict(seed=2, sizes=[10, 6, 3], input_bits=3, weight_range=(-1, 1), act_bits=3),
     "w8 5-3": dict(seed=3, sizes=[5, 3], input_bits=4, weight_range=(-100, 100)),
+    # ReLU on the last layer: constant output bits come from tie cells with an unused output
+    "relu-last 6-4-2": dict(seed=1, sizes=[6, 4, 2], input_bits=4, weight_range=(-3, 3), act_bits=4, last_relu=True),
 }
 
 

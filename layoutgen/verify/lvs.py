@@ -42,6 +42,30 @@ class LvsResult(Diagnosis):
         return format_report(self)
 
 
+def drop_unwired_outputs(layout_nl: kdb.Netlist, ref_nl: kdb.Netlist) -> None:
+    """Netlist nets that touch one instance pin and nothing else (unused cell outputs) are removed
+    where the layout has as many pins of that cell and name without any net: the extractor gives some
+    unconnected pins no net (e.g. conb_1 HI/LO) and others a one-pin net; both mean "unconnected"."""
+    for ref in ref_nl.each_circuit():
+        lay = layout_nl.circuit_by_name(ref.name)
+        if lay is None:
+            continue
+        bare = Counter()
+        for sc in lay.each_subcircuit():
+            for pin in sc.circuit_ref().each_pin():
+                if sc.net_for_pin(pin.id()) is None:
+                    bare[(sc.circuit_ref().name, pin.name())] += 1
+        dangling: dict[tuple[str, str], list] = {}
+        for n in ref.each_net():
+            if n.subcircuit_pin_count() == 1 and n.pin_count() == 0 and n.terminal_count() == 0:
+                sp = next(iter(n.each_subcircuit_pin()))
+                dangling.setdefault((sp.subcircuit().circuit_ref().name, sp.pin().name()), []).append(n)
+        for key, nets in dangling.items():
+            if bare[key] >= len(nets):
+                for n in nets:
+                    ref.remove_net(n)
+
+
 def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=None, report=None,
             power: bool | None = None, obstructions: bool = True, threads: int = 1) -> LvsResult:
     """Compare the layout in `gds_path` with `design`.
@@ -77,11 +101,17 @@ def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=N
     lvs = _extract(layout, top_cell, stack, join_cells, threads, rails)
     layout_nl = lvs.netlist()
     normalize_cell_circuits(layout_nl, std_cells, rail_names)
+    regions = [lvs.layer_by_name(c.name) for c in stack.conductors]
+
+    def wired(net) -> bool:
+        return any(not lvs.shapes_of_net(net, r, False).is_empty() for r in regions)
+
     name_instances(layout, layout_nl)
     leaf_cells = set(std_cells) | {i.master for m in design.modules.values() for i in m.instances
                                    if i.master not in design.modules}
     ref_nl = design_to_netlist(design)
     align(layout_nl, ref_nl, top_cell.name, design.top, leaf_cells)
+    drop_unwired_outputs(layout_nl, ref_nl)
     lay_top = layout_nl.circuit_by_name(top_cell.name)
     ref_top = ref_nl.circuit_by_name(design.top)
     port_nets = make_top_pins(lay_top, ref_top)
@@ -100,11 +130,6 @@ def run_lvs(gds_path, design: Design, pdk, *, top: str | None = None, pdk_root=N
         for lnet, rnet in anchors:
             comparer.same_nets(lnet, rnet)
         return comparer
-
-    regions = [lvs.layer_by_name(c.name) for c in stack.conductors]
-
-    def wired(net) -> bool:
-        return any(not lvs.shapes_of_net(net, r, False).is_empty() for r in regions)
 
     ok, xref, diag = compare(layout_nl, ref_nl, make_comparer, wired, leaf_cells, design.top)
     diag.opens += split_labels(xref, lay_top, {p.name() for p in ref_top.each_pin()}, design.top)
