@@ -107,14 +107,8 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         from .timing import analyze
 
         timing = {c: analyze(design, pdk, corner=c) for c in CORNERS}
-    counts = design.cell_counts()
-    lib = pdk.library
     n_weights = int(sum(np.asarray(l.W).size for l in model.layers))
     n_nonzero = int(sum(np.count_nonzero(l.W) for l in model.layers))
-    fa = counts.get(lib.role("fa").name, 0)
-    area = design.cell_area_um2()
-    dff = lib.role("dff")
-    comb_area = area - dff.area_um2 * counts.get(dff.name, 0)
     report = {
         "top": options.top,
         "pdk": pdk.name,
@@ -132,16 +126,7 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         ],
         "n_weights": n_weights,
         "n_nonzero_weights": n_nonzero,
-        "cells": {c.split("__", 1)[-1]: n for c, n in counts.items()},
-        "n_cells": int(sum(counts.values())),
-        "cell_area_um2": round(area, 3),
-        "logic_area_um2": round(comb_area, 3),
-        "register_area_um2": round(area - comb_area, 3),
-        "flip_flops": int(counts.get(lib.role("dff").name, 0)),
-        "full_adders": int(fa),
-        "full_adders_per_weight": round(fa / n_weights, 4),
-        "cell_area_per_weight_um2": round(area / n_weights, 3),
-        "logic_area_per_weight_um2": round(comb_area / n_weights, 3),
+        **cell_fields(design, n_weights),
         "options": {"recoding": options.recoding, "share": options.share},
     }
     if options.tile:  # clustering pass (layoutgen/cluster): unique units, instances, reuse ratio
@@ -163,6 +148,32 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
 
 
 CORNERS = ("tt_025C_1v80", "ss_100C_1v60")
+
+
+def cell_fields(design: Design, n_weights: int | None) -> dict:
+    """Cell counts and areas of `design` for report.json (per weight when the weight count is known)."""
+    lib = design.library
+    counts = design.cell_counts()
+    area = design.cell_area_um2()
+    dff = lib.role("dff")
+    fa = counts.get(lib.role("fa").name, 0)
+    comb_area = area - dff.area_um2 * counts.get(dff.name, 0)
+    fields = {
+        "cells": {c.split("__", 1)[-1]: n for c, n in counts.items()},
+        "n_cells": int(sum(counts.values())),
+        "cell_area_um2": round(area, 3),
+        "logic_area_um2": round(comb_area, 3),
+        "register_area_um2": round(area - comb_area, 3),
+        "flip_flops": int(counts.get(dff.name, 0)),
+        "full_adders": int(fa),
+    }
+    if n_weights:
+        fields.update({
+            "full_adders_per_weight": round(fa / n_weights, 4),
+            "cell_area_per_weight_um2": round(area / n_weights, 3),
+            "logic_area_per_weight_um2": round(comb_area / n_weights, 3),
+        })
+    return fields
 
 
 def timing_fields(timing: dict, latency_cycles: int | None) -> dict:
@@ -321,10 +332,7 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
     result.report.update(timing_fields(timing, result.report.get("latency_cycles")))
     if layout.clock:
         result.report["clock_tree"] = layout.clock.as_dict()
-    counts = layout.design.cell_counts()
-    result.report["n_cells"] = int(sum(counts.values()))
-    result.report["cells"] = {c.split("__", 1)[-1]: n for c, n in counts.items()}
-    result.report["cell_area_um2"] = round(layout.design.cell_area_um2(), 3)
+    result.report.update(cell_fields(layout.design, result.report.get("n_weights")))  # with the clock buffers
     pl = layout.placement
     die_w, die_h = (pl.die[2] - pl.die[0]) / 1000, (pl.die[3] - pl.die[1]) / 1000
     result.report.update({

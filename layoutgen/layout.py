@@ -20,10 +20,10 @@ from .physical.place import PlaceOptions, Placement, place
 from .physical.power import PowerGrid, power_grid
 from .route import RouteGrid, RouteOptions, RouteResult, route
 from .route.router import M3
-from .sim.flatten import flatten
 from .route.shapes import io_shapes, route_shapes
-from .timing.analyze import WIRE_CAP_FF_PER_UM
 from .route.terminals import Obstacles, Terminal, io_pins, logic_terminals, net_names
+from .sim.flatten import flatten
+from .timing.analyze import WIRE_CAP_FF_PER_UM
 
 
 @dataclass
@@ -38,10 +38,7 @@ class LayoutResult:
 
     def wire_cap_ff(self) -> dict[int, float]:
         """Routed wire capacitance of every top-module net of `design` (fF), for timing and energy."""
-        g = self.routing.grid
-        length = {}
-        for net, r in self.routing.routes.items():
-            length[net] = sum(g.px if layer == M3 else g.py for layer, _i, _j in r.edges)
+        length = net_wire_lengths_nm(self.routing)
         caps: dict[int, float] = {}
         seen = set()
         for t, f in enumerate(flatten(self.design).top_nets.tolist()):
@@ -112,17 +109,14 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
     top = next(c for c in lib.cells if c.name == placement.top)
     for text, layer, x, y in labels:
         add_label(top, pdk, text, layer, x, y)
-    wl = _wire_length(result)
+    wl = sum(net_wire_lengths_nm(result).values())
     return LayoutResult(design, placement, power, result, lib, wl, clock)
 
 
-def _wire_length(result: RouteResult) -> int:
+def net_wire_lengths_nm(result: RouteResult) -> dict[int, int]:
+    """Routed wire length of each net: met3 edges step one column, met2 and met4 edges one row."""
     g = result.grid
-    total = 0
-    for r in result.routes.values():
-        for layer, _i, _j in r.edges:
-            total += g.py if layer == 0 else g.px
-    return total
+    return {net: sum(g.px if layer == M3 else g.py for layer, _i, _j in r.edges) for net, r in result.routes.items()}
 
 
 def write_layout_files(layout: LayoutResult, folder: Path, top: str, fmt: str = "gds") -> Path:

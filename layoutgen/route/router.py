@@ -176,21 +176,12 @@ class Router:
         # cost of entering a node: history plus `present` per other net holding it (met3: or a row neighbour)
         occ = self.occ[:, sl[0], sl[1]].astype(np.float32)
         lo, hi = max(i0 - 1, 0), min(i1 + 2, g.nx)
-        o3 = self.occ[M3, lo:hi, j0:j1 + 1].astype(np.float32)
-        nb = np.zeros((W, H), np.float32)
-        off = i0 - lo
-        nb += o3[off:off + W]
-        if off:
-            nb += o3[:W]
-        else:
-            nb[1:] += o3[:W - 1]
-        right = o3[off + 1:off + 1 + W]
-        nb[:len(right)] += right
-        occ[M3] = nb
-        cost = self.hist[:, sl[0], sl[1]] + self.present * occ
+        row3 = np.zeros((W + 2, H), np.float32)  # met3 occupancy of columns i0-1 .. i1+1 (0 off the grid)
+        start = lo - (i0 - 1)
+        row3[start:start + hi - lo] = self.occ[M3, lo:hi, j0:j1 + 1]
+        occ[M3] = row3[:-2] + row3[1:-1] + row3[2:]
         px, py = float(g.px), float(g.py)
-        unit = py
-        cost *= unit
+        cost = (self.hist[:, sl[0], sl[1]] + self.present * occ) * py  # in nm, like the wire lengths
         ids = np.arange(LAYERS * N, dtype=np.int64).reshape(LAYERS, W, H)
         src, dst, wts = [], [], []
 
@@ -318,14 +309,14 @@ def route(grid: RouteGrid, terminals: list[Terminal], options: RouteOptions = Ro
         if not router.route_net(net):
             cut_off.append(net)
     rounds = 0
-    conflicted = router.conflicted_nets(router.overused())
+    over = router.overused()
+    conflicted = router.conflicted_nets(over)
     if log:
         log(f"first pass: {len(nets)} nets, {len(conflicted)} share resources, {len(cut_off)} cut off")
     rerouted = 0
-    radius, best, since_best, stalled = 0, len(conflicted), 0, 0
-    while conflicted and rounds < options.rounds:
+    radius, best, stalled = 0, len(conflicted), 0
+    while conflicted and rounds < options.rounds and stalled < options.patience:
         rounds += 1
-        over = router.overused()
         router.hist[over] += options.history
         router.present *= options.present_growth
         targets = conflicted
@@ -339,18 +330,15 @@ def route(grid: RouteGrid, terminals: list[Terminal], options: RouteOptions = Ro
             if not router.route_net(net):
                 cut_off.append(net)
             rerouted += 1
-        conflicted = router.conflicted_nets(router.overused())
+        over = router.overused()
+        conflicted = router.conflicted_nets(over)
         if len(conflicted) < best:
-            best, since_best, stalled = len(conflicted), 0, 0
+            best, stalled = len(conflicted), 0
         else:
-            since_best += 1
             stalled += 1
-            if since_best >= 2:
-                radius, since_best = min(radius + 2, 12), 0
-            if stalled >= options.patience:
-                break
+            if stalled % 2 == 0:  # every second round without progress widens the rip-up
+                radius = min(radius + 2, 12)
         if log:
-            over = router.overused()
             log(f"round {rounds}: rerouted {len(targets)}, {len(conflicted)} nets share resources "
                 f"(met2 {int(over[M2].sum())}, met3 {int(over[M3].sum())}, met4 {int(over[M4].sum())} nodes)")
     for net in conflicted:
