@@ -19,7 +19,7 @@ from .physical.pinaccess import PinAccess
 from .physical.place import PlaceOptions, Placement, place
 from .physical.power import PowerGrid, power_grid
 from .route import RouteGrid, RouteOptions, RouteResult, route
-from .route.router import M3
+from .route.router import M1, M3
 from .route.shapes import io_shapes, route_shapes
 from .route.terminals import Obstacles, Terminal, io_pins, logic_terminals, net_names
 from .sim.flatten import flatten
@@ -91,6 +91,7 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
                     met2_boxes.append(box)
     access = PinAccess(pdk, pdk_root)
     terminals = logic_terminals(placement, access, grid, Obstacles(met2_boxes, m2.spacing_nm))
+    _block_met1(grid, placement, power, terminals, access, tech)
     pins = io_pins(placement, grid)
     for p in pins:
         i = 0 if p.edge == "left" else grid.nx - 1
@@ -113,10 +114,33 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
     return LayoutResult(design, placement, power, result, lib, wl, clock)
 
 
+def _block_met1(grid: RouteGrid, placement: Placement, power: PowerGrid, terminals: list[Terminal],
+                access: PinAccess, tech) -> None:
+    """met1 routing stays clear of the rails, the power via stacks, every cell's own met1 and the pin pads."""
+    for shape in power.shapes:
+        if shape.layer == "met1":
+            grid.block_box("met1", shape.box, tech)
+    for shape in power.stack.shapes:
+        if shape.layer == "met1":
+            x0, y0, x1, y1 = shape.box
+            for cx, cy in power.stack_refs:
+                grid.block_box("met1", (x0 + cx, y0 + cy, x1 + cx, y1 + cy), tech)
+    for c in range(len(placement.names)):
+        master = placement.masters[int(placement.master_of[c])]
+        x, y = int(placement.x[c]), int(placement.y[c])
+        for x0, y0, x1, y1 in access.met1_boxes(master, bool(placement.mirrored[c])):
+            grid.block_box("met1", (x0 + x, y0 + y, x1 + x, y1 + y), tech)
+    for t in terminals:
+        for shape in t.shapes:
+            if shape.layer == "met1":
+                grid.block_box("met1", shape.box, tech)
+
+
 def net_wire_lengths_nm(result: RouteResult) -> dict[int, int]:
-    """Routed wire length of each net: met3 edges step one column, met2 and met4 edges one row."""
+    """Routed wire length of each net: met1 and met3 edges step one column, met2 and met4 edges one row."""
     g = result.grid
-    return {net: sum(g.px if layer == M3 else g.py for layer, _i, _j in r.edges) for net, r in result.routes.items()}
+    return {net: sum(g.px if layer in (M1, M3) else g.py for layer, _i, _j in r.edges)
+            for net, r in result.routes.items()}
 
 
 def write_layout_files(layout: LayoutResult, folder: Path, top: str, fmt: str = "gds") -> Path:

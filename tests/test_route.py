@@ -1,5 +1,5 @@
 """Router on synthetic grids: legality (no shared nodes, met3 row spacing), connectivity, failures named,
-met4 used when the lower layers are full."""
+met4 used when the lower layers are full, met1 taking horizontal runs where met3 is blocked."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from layoutgen.route.grid import BLOCKED, FREE, RouteGrid
-from layoutgen.route.router import M2, M3, M4, RouteOptions, route
+from layoutgen.route.router import M1, M2, M3, M4, RouteOptions, route
 from layoutgen.route.terminals import Terminal
 
 
@@ -21,12 +21,14 @@ def _connected(result, net, terms):
     adj = defaultdict(set)
     for layer, i, j in r.edges:
         a = (layer, i, j)
-        b = (layer, i + 1, j) if layer == M3 else (layer, i, j + 1)
+        b = (layer, i + 1, j) if layer in (M1, M3) else (layer, i, j + 1)
         adj[a].add(b), adj[b].add(a)
     for i, j in r.vias:
         adj[(M2, i, j)].add((M3, i, j)), adj[(M3, i, j)].add((M2, i, j))
     for i, j in r.vias3:
         adj[(M4, i, j)].add((M3, i, j)), adj[(M3, i, j)].add((M4, i, j))
+    for i, j in r.vias1:
+        adj[(M1, i, j)].add((M2, i, j)), adj[(M2, i, j)].add((M1, i, j))
     start = (M2, terms[0].i, terms[0].j)
     seen, stack = {start}, [start]
     while stack:
@@ -37,7 +39,7 @@ def _connected(result, net, terms):
 
 
 def _check_legal(result):
-    owners = {M2: {}, M3: {}, M4: {}}
+    owners = {M1: {}, M2: {}, M3: {}, M4: {}}
     for net, r in result.routes.items():
         for layer, i, j in r.nodes:
             assert owners[layer].setdefault((i, j), net) == net, f"node {(layer, i, j)} shared"
@@ -94,6 +96,7 @@ def test_enclosed_terminal_is_reported(pdk):
     g = _grid(pdk)
     g.n2[9:12, 9:12] = BLOCKED
     g.n3[8:13, 8:13] = BLOCKED
+    g.n1[8:13, 8:13] = BLOCKED
     g.e2[9:12, 8:12] = BLOCKED
     g.n2[10, 10] = FREE
     terms = [Terminal(7, 10, 10, g.y(10), ()), Terminal(7, 30, 20, g.y(20), ()),
@@ -130,3 +133,37 @@ def test_stacked_vias_of_different_nets_two_columns_apart_conflict(pdk):
     router._ripup(2)
     router._commit(2, stack(14, 5))  # four columns apart: clear
     assert router.conflicted_nets(router.overused()) == []
+
+
+def test_met1_carries_horizontal_runs_where_met3_is_blocked(pdk):
+    """A band of rows whose met3 is blocked (as under a power obstruction) is crossed on met1; with met1
+    turned off the same nets cannot be routed; met1 blocked by a cell's met1 box is avoided."""
+    def setup():
+        g = _grid(pdk)
+        g.n3[:, :] = BLOCKED  # no met3 anywhere: horizontal runs need met1
+        g.e3[:, :] = BLOCKED
+        g.n4[:, :] = BLOCKED
+        terms = [Terminal(1, 3, 10, g.y(10), ()), Terminal(1, 30, 10, g.y(10), ()),
+                 Terminal(2, 3, 14, g.y(14), ()), Terminal(2, 30, 16, g.y(16), ())]
+        return g, terms
+
+    g, terms = setup()
+    result = route(g, terms, RouteOptions())
+    assert result.unrouted == []
+    _check_legal(result)
+    for net in (1, 2):
+        assert _connected(result, net, [t for t in terms if t.net == net])
+        assert any(layer == M1 for layer, _i, _j in result.routes[net].edges)
+        assert result.routes[net].vias1
+    assert result.stats["met1_nodes"] > 0
+
+    g, terms = setup()
+    assert route(g, terms, RouteOptions(met1=False, rounds=2)).unrouted == [1, 2]
+
+    g, terms = setup()
+    # a cell's met1 across rows 9..11 between columns 10 and 12: net 1 must detour around it
+    g.block_box("met1", (g.x(10), g.y(9), g.x(12), g.y(11)), pdk.tech)
+    assert g.n1[11, 10] == BLOCKED and g.e1[10, 10] == BLOCKED
+    result = route(g, terms, RouteOptions())
+    assert result.unrouted == []
+    assert all(g.n1[i, j] != BLOCKED for layer, i, j in result.routes[1].nodes if layer == M1)

@@ -81,6 +81,7 @@ class PinAccess:
         self.m1_min_area = m1.min_area_nm2
         self._cache: dict[tuple[str, bool], dict[str, tuple[AccessPoint, ...]]] = {}
         self._layout: dict[str, tuple[kdb.Region, kdb.Region]] = {}
+        self._met1: dict[tuple[str, bool], tuple[Box, ...]] = {}
 
     # -- cell geometry -------------------------------------------------------------------------
     def _cell_layers(self, master: str) -> tuple[kdb.Region, kdb.Region]:
@@ -99,6 +100,27 @@ class PinAccess:
                 r.merge()
             self._layout[master] = (want[tech.gds("met1")], want[tech.gds("mcon")])
         return self._layout[master]
+
+    def met1_boxes(self, master: str, mirrored: bool = False) -> tuple[Box, ...]:
+        """All met1 of a cell master (its layout, LEF pins and LEF OBS) in cell coordinates: what routing
+        on met1 must keep clear of. Cached per master and orientation."""
+        key = (master, bool(mirrored))
+        if key not in self._met1:
+            mac = self.abstracts.macro(master)
+            met1, _mcon = self._cell_layers(master)
+            boxes = [(r.x0, r.y0, r.x1, r.y1) for r in mac.obs if r.layer == "met1"]
+            for pin in mac.pins.values():
+                boxes += [(r.x0, r.y0, r.x1, r.y1) for r in pin.on_layer("met1")]
+            region = met1 + _region(boxes)
+            region.merge()
+            h = mac.height_nm
+            out = []
+            for b in region.decompose_trapezoids_to_region().each():  # Manhattan: rectangles
+                bb = b.bbox()
+                out.append((bb.left, h - bb.top, bb.right, h - bb.bottom) if mirrored
+                           else (bb.left, bb.bottom, bb.right, bb.top))
+            self._met1[key] = tuple(sorted(out))
+        return self._met1[key]
 
     # -- candidates ----------------------------------------------------------------------------
     def points(self, master: str, mirrored: bool = False) -> dict[str, tuple[AccessPoint, ...]]:

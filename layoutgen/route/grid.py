@@ -1,5 +1,6 @@
-"""The routing grid: met2 tracks (columns, vertical wires) x met3 tracks (rows, horizontal wires), and
-met4 (vertical) on every second met2 column (met4 pitch 0.92 um = 2 x met2 pitch).
+"""The routing grid: met2 tracks (columns, vertical wires) x met3 tracks (rows, horizontal wires),
+met4 (vertical) on every second met2 column (met4 pitch 0.92 um = 2 x met2 pitch), and met1
+(horizontal) on the met3 rows wherever the cells, rails and pin pads leave it free.
 
 Node (i, j) sits at x = x0 + i * met2 pitch, y = y0 + j * met3 pitch. Each layer keeps an owner per
 node (a net id, FREE or BLOCKED) and per edge to the next node along its direction. The spacing rules
@@ -38,6 +39,8 @@ class RouteGrid:
     e3: np.ndarray
     n4: np.ndarray  # met4 nodes: BLOCKED on odd columns
     e4: np.ndarray
+    n1: np.ndarray  # met1 nodes (via1 down from met2) and edges along x
+    e1: np.ndarray
 
     @classmethod
     def covering(cls, tech: Tech, box: tuple[int, int, int, int], origin: tuple[int, int]) -> "RouteGrid":
@@ -60,6 +63,7 @@ class RouteGrid:
             np.full((nx, ny), FREE, np.int32), np.full((nx, max(ny - 1, 0)), FREE, np.int32),
             np.full((nx, ny), FREE, np.int32), np.full((max(nx - 1, 0), ny), FREE, np.int32),
             n4, np.full((nx, max(ny - 1, 0)), FREE, np.int32),
+            np.full((nx, ny), FREE, np.int32), np.full((max(nx - 1, 0), ny), FREE, np.int32),
         )
 
     def x(self, i) -> int:
@@ -106,19 +110,25 @@ class RouteGrid:
             i0, i1 = self._range(x0 - s - hw, x1 + s + hw, self.x0, self.px, self.nx)
             j0, j1 = self._range(y0 - s - self.py, y1 + s, self.y0, self.py, self.ny - 1)
             self.e4[i0:i1, j0:j1] = BLOCKED
-        elif layer == "met3":
-            r = tech.routing["met3"]
-            pads = (tech.vias["via2"].top_pad_nm, tech.vias["via3"].bottom_pad_nm)
+        elif layer in ("met1", "met3"):
+            r = tech.routing[layer]
+            if layer == "met3":
+                pads = (tech.vias["via2"].top_pad_nm, tech.vias["via3"].bottom_pad_nm)
+                nodes, edges = self.n3, self.e3
+            else:
+                pads = (tech.vias["via"].bottom_pad_nm,)
+                nodes, edges = self.n1, self.e1
             hx = max(p[0] for p in pads) // 2
             hy = max([r.width_nm] + [p[1] for p in pads]) // 2
             s = r.spacing_nm
             i0, i1 = self._range(x0 - s - hx, x1 + s + hx, self.x0, self.px, self.nx)
             j0, j1 = self._range(y0 - s - hy, y1 + s + hy, self.y0, self.py, self.ny)
-            self.n3[i0:i1, j0:j1] = BLOCKED
-            hw = r.width_nm // 2
+            nodes[i0:i1, j0:j1] = BLOCKED
+            # met1 wires are drawn as tall as the via1 pad (route.shapes): no notches at the pads
+            hw = r.width_nm // 2 if layer == "met3" else hy
             i0, i1 = self._range(x0 - s - self.px, x1 + s, self.x0, self.px, self.nx - 1)
             j0, j1 = self._range(y0 - s - hw, y1 + s + hw, self.y0, self.py, self.ny)
-            self.e3[i0:i1, j0:j1] = BLOCKED
+            edges[i0:i1, j0:j1] = BLOCKED
 
     @staticmethod
     def _range(lo: int, hi: int, origin: int, pitch: int, n: int) -> tuple[int, int]:

@@ -1,5 +1,7 @@
-"""Net routing by negotiated congestion (PathFinder) on three layers: met2 (vertical), met3 (horizontal)
-and met4 (vertical, every second met2 column), with via2 and via3 between them.
+"""Net routing by negotiated congestion (PathFinder) on four layers: met2 (vertical), met3 (horizontal),
+met4 (vertical, every second met2 column) and met1 (horizontal, where cells leave it free), with via1,
+via2 and via3 between them. met3 is the only horizontal layer that is free everywhere; met1 adds
+horizontal capacity over fill cells and between pins.
 
 Each net is a minimum spanning tree of its terminals; each tree edge is a shortest path from the part
 of the net already routed to the next terminal, found by scipy's Dijkstra on a window of the grid
@@ -27,8 +29,8 @@ from ..errors import LayoutgenError
 from .grid import BLOCKED, FREE, RouteGrid
 from .terminals import Terminal
 
-M2, M3, M4 = 0, 1, 2
-LAYERS = 3
+M2, M3, M4, M1 = 0, 1, 2, 3
+LAYERS = 4
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class RouteOptions:
     present_growth: float = 1.5
     history: float = 1.0  # added to a node's cost for every round it stays overused
     met4: bool = True
+    met1: bool = True
     patience: int = 8  # stop after this many rounds without fewer nets sharing resources
 
 
@@ -48,6 +51,7 @@ class NetRoute:
     edges: set = field(default_factory=set)  # (layer, i, j): edge from (i, j) to the next node along the layer
     vias: set = field(default_factory=set)  # (i, j): via2 (met2-met3)
     vias3: set = field(default_factory=set)  # (i, j): via3 (met3-met4)
+    vias1: set = field(default_factory=set)  # (i, j): via1 (met1-met2)
 
 
 @dataclass
@@ -82,6 +86,8 @@ class Router:
         self._reserve_terminals(terminals)
         if not options.met4:
             grid.n4[:] = BLOCKED
+        if not options.met1:
+            grid.n1[:] = BLOCKED
         clear = grid.n3 != BLOCKED
         self.via3_ok = clear.copy()
         self.via3_ok[0] = self.via3_ok[-1] = False
@@ -173,6 +179,7 @@ class Router:
         n3 = g.n3[sl]
         ok[M3] = (n3 == FREE) | (n3 == net)
         ok[M4] = g.n4[sl] == FREE
+        ok[M1] = g.n1[sl] == FREE
         # cost of entering a node: history plus `present` per other net holding it (met3: or a row neighbour)
         occ = self.occ[:, sl[0], sl[1]].astype(np.float32)
         lo, hi = max(i0 - 1, 0), min(i1 + 2, g.nx)
@@ -200,8 +207,11 @@ class Router:
         e4 = g.e4[i0:i1 + 1, j0:j1]
         link(ok[M4, :, :-1], ok[M4, :, 1:] & (e4 == FREE), ids[M4, :, :-1], ids[M4, :, 1:], py,
              cost[M4, :, :-1], cost[M4, :, 1:])
+        e1 = g.e1[i0:i1, j0:j1 + 1]
+        link(ok[M1, :-1], ok[M1, 1:] & (e1 == FREE), ids[M1, :-1], ids[M1, 1:], px, cost[M1, :-1], cost[M1, 1:])
         via = 2.0 * py
         link(ok[M2], ok[M3], ids[M2], ids[M3], via, cost[M2], cost[M3])
+        link(ok[M1], ok[M2], ids[M1], ids[M2], via, cost[M1], cost[M2])
         # via3 only where both met3 row neighbours are clear of obstacles: a via2 + via3 stack's met3
         # pad is stretched along the row to the met3 minimum area (route.shapes)
         link(ok[M3] & self.via3_ok[sl], ok[M4], ids[M3], ids[M4], via, cost[M3], cost[M4])
@@ -265,9 +275,10 @@ def _add_path(r: NetRoute, path: list[tuple[int, int, int]]) -> None:
             continue
         pl, pi, pj = path[k - 1]
         if pl != layer:
-            (r.vias if min(pl, layer) == M2 else r.vias3).add((i, j))
-        elif layer == M3:
-            r.edges.add((M3, min(i, pi), j))
+            pair = {pl, layer}
+            (r.vias if pair == {M2, M3} else r.vias3 if pair == {M3, M4} else r.vias1).add((i, j))
+        elif layer in (M1, M3):
+            r.edges.add((layer, min(i, pi), j))
         else:
             r.edges.add((layer, i, min(j, pj)))
 
@@ -340,12 +351,14 @@ def route(grid: RouteGrid, terminals: list[Terminal], options: RouteOptions = Ro
                 radius = min(radius + 2, 12)
         if log:
             log(f"round {rounds}: rerouted {len(targets)}, {len(conflicted)} nets share resources "
-                f"(met2 {int(over[M2].sum())}, met3 {int(over[M3].sum())}, met4 {int(over[M4].sum())} nodes)")
+                f"(met1 {int(over[M1].sum())}, met2 {int(over[M2].sum())}, met3 {int(over[M3].sum())}, "
+                f"met4 {int(over[M4].sum())} nodes)")
     for net in conflicted:
         router._ripup(net)
     unrouted = sorted(set(cut_off) | set(conflicted))
     stats = {"nets": len(nets), "unrouted": len(unrouted), "reroute_rounds": rounds, "reroutes": rerouted,
-             "met4_nodes": int(sum(1 for r in router.routes.values() for n in r.nodes if n[0] == M4))}
+             "met4_nodes": int(sum(1 for r in router.routes.values() for n in r.nodes if n[0] == M4)),
+             "met1_nodes": int(sum(1 for r in router.routes.values() for n in r.nodes if n[0] == M1))}
     return RouteResult(grid, router.routes, terminals, unrouted, stats)
 
 

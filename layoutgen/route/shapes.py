@@ -1,10 +1,10 @@
-"""Routes as layout shapes: met2, met3 and met4 wires, via2 and via3 with their pads, pin stubs and I/O pins."""
+"""Routes as layout shapes: met1..met4 wires, via1..via3 with their pads, pin stubs and I/O pins."""
 from __future__ import annotations
 
 from ..pdk.tech import Tech
 from ..physical.vias import Shape
 from .grid import RouteGrid
-from .router import M2, M3, M4, RouteResult, stacked_vias
+from .router import M1, M2, M3, M4, RouteResult, stacked_vias
 from .terminals import IoPin
 
 
@@ -23,7 +23,12 @@ def route_shapes(result: RouteResult, tech: Tech) -> list[Shape]:
     g = result.grid
     m2w = tech.routing["met2"].width_nm // 2
     m4w = tech.routing["met4"].width_nm // 2
-    via2, via3 = tech.vias["via2"], tech.vias["via3"]
+    via1, via2, via3 = tech.vias["via"], tech.vias["via2"], tech.vias["via3"]
+    # met1 wires as tall as the via1 landing pad (the grid blocks met1 for that height)
+    m1w = max(tech.routing["met1"].width_nm, via1.bottom_pad_nm[1]) // 2
+    c1 = via1.cut_nm // 2
+    b1 = (via1.bottom_pad_nm[0] // 2, via1.bottom_pad_nm[1] // 2)
+    t2 = (via1.top_pad_nm[0] // 2, via1.top_pad_nm[1] // 2)
     # met3 wires as wide as the via2 landing pad: no notches where a pad meets its wire
     m3w = max(tech.routing["met3"].width_nm, via2.top_pad_nm[1]) // 2
     c2, c3 = via2.cut_nm // 2, via3.cut_nm // 2
@@ -41,6 +46,15 @@ def route_shapes(result: RouteResult, tech: Tech) -> list[Shape]:
         e2 = [(i, j) for layer, i, j in r.edges if layer == M2]
         e3 = [(j, i) for layer, i, j in r.edges if layer == M3]
         e4 = [(i, j) for layer, i, j in r.edges if layer == M4]
+        e1 = [(j, i) for layer, i, j in r.edges if layer == M1]
+        for j, i0, i1 in _runs(e1):
+            y = g.y(j)
+            shapes.append(Shape("met1", (g.x(i0), y - m1w, g.x(i1), y + m1w)))
+        for i, j in sorted(r.vias1):
+            x, y = g.x(i), g.y(j)
+            shapes.append(Shape("via", (x - c1, y - c1, x + c1, y + c1)))
+            shapes.append(Shape("met1", (x - b1[0], y - b1[1], x + b1[0], y + b1[1])))
+            shapes.append(Shape("met2", (x - t2[0], y - t2[1], x + t2[0], y + t2[1])))
         for i, j0, j1 in _runs(e2):
             x = g.x(i)
             shapes.append(Shape("met2", (x - m2w, g.y(j0), x + m2w, g.y(j1))))
