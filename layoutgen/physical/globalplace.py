@@ -8,6 +8,9 @@
    gradients on a sparse system (near-linear in the number of pins).
 3. Spreading: recursive bisection by position into equal-capacity regions (SimPL-style), then a few
    rounds of re-solving with pseudo-nets that pull cells towards their spread positions.
+4. Routability: when a track supply is given, cells in bins whose estimated wire demand exceeds the
+   target share of the tracks are inflated and spread again (layoutgen.physical.congestion), so
+   wire-heavy regions get more room.
 Nets with more than `max_fanout` pins (clock, constants) are left out: they say nothing about locality.
 """
 from __future__ import annotations
@@ -17,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
+from .congestion import TrackSupply, demand_ratio, inflation
 from .flat import FlatCells
 
 
@@ -203,9 +207,19 @@ def spread(x: np.ndarray, y: np.ndarray, widths: np.ndarray, region: Region, lea
 STRATEGIES = ("dataflow", "netlist", "random")
 
 
+@dataclass(frozen=True)
+class Routability:
+    supply: TrackSupply
+    rounds: int = 2  # inflate-and-spread rounds after the wire-length rounds
+    target: float = 0.3  # demand / supply above which a bin's cells grow
+    step_max: float = 1.3  # largest growth of a cell in one round
+    total_max: float = 4.0  # largest growth of a cell overall
+    bins: int = 0  # bins per side; 0 = about 40 cells per bin
+
+
 def global_place(cells: FlatCells, widths_sites: np.ndarray, region: Region, *, max_fanout: int = 64,
-                 rounds: int = 4, strategy: str = "dataflow", seed: int = 0
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 rounds: int = 4, strategy: str = "dataflow", seed: int = 0,
+                 routability: Routability | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, target site, level) per cell.
 
     "netlist" (cells in netlist order, row by row) and "random" (a seeded shuffle) are baselines
@@ -245,12 +259,41 @@ def global_place(cells: FlatCells, widths_sites: np.ndarray, region: Region, *, 
     x = _solve(lap, diag0, rhs_x0, col.copy())
     y = _solve(lap, diag_y0, rhs_y0, np.full(n, H / 2))
     row, site = spread(x, y, widths_sites, region)
+    alpha = 0.0
     for k in range(1, rounds):
         # pull towards the spread positions, harder each round
         alpha = 0.02 * (4 ** k)
-        sx = (site + widths_sites / 2) * region.site_nm
-        sy = (row + 0.5) * region.row_nm
-        x = _solve(lap, diag0 + alpha, rhs_x0 + alpha * sx, sx)
-        y = _solve(lap, diag_y0 + alpha, rhs_y0 + alpha * sy, sy)
+        x, y = _pull(lap, diag0, rhs_x0, diag_y0, rhs_y0, alpha, row, site, widths_sites, region)
         row, site = spread(x, y, widths_sites, region)
+    if routability is not None and routability.rounds > 0:
+        row, site = _routability_rounds(cells, widths_sites, region, routability, max_fanout, row, site,
+                                        (lap, diag0, rhs_x0, diag_y0, rhs_y0), max(alpha, 0.32))
     return row, site, level
+
+
+def _pull(lap, diag0, rhs_x0, diag_y0, rhs_y0, alpha, row, site, widths_sites, region):
+    sx = (site + widths_sites / 2) * region.site_nm
+    sy = (row + 0.5) * region.row_nm
+    x = _solve(lap, diag0 + alpha, rhs_x0 + alpha * sx, sx)
+    y = _solve(lap, diag_y0 + alpha, rhs_y0 + alpha * sy, sy)
+    return x, y
+
+
+def _routability_rounds(cells, widths_sites, region, opt: Routability, max_fanout, row, site, system, alpha):
+    W, H = float(region.width_nm), float(region.height_nm)
+    bins = opt.bins or max(4, min(64, int(np.sqrt(cells.n_cells / 40))))
+    grow = np.ones(cells.n_cells)
+    pc = cells.pin_cell
+    for _ in range(opt.rounds):
+        cx = (site + widths_sites / 2) * region.site_nm
+        cy = (row + 0.5) * region.row_nm
+        ratio = demand_ratio(cells.pin_net, cx[pc], cy[pc], cells.n_nets, W, H, opt.supply, bins, max_fanout)
+        target = max(opt.target, 1.25 * float(ratio.mean()))
+        if ratio.max() <= target:
+            break
+        grow = np.minimum(grow * inflation(ratio, cx, cy, W, H, target, opt.step_max), opt.total_max)
+        x, y = _pull(*system, alpha, row, site, widths_sites, region)
+        # spread by inflated widths: congested cells claim more sites; legalization packs the real widths
+        row, site = spread(x, y, widths_sites * grow, region)
+        site = site + (widths_sites * grow - widths_sites) / 2  # each cell centred in its claimed span
+    return row, site

@@ -17,7 +17,8 @@ from ..errors import LayoutgenError
 from ..netlist.ir import Design
 from ..pdk.core import Pdk
 from .flat import FlatCells, flat_cells
-from .globalplace import STRATEGIES, Region, global_place
+from .congestion import TrackSupply
+from .globalplace import STRATEGIES, Region, Routability, global_place
 from .rows import fill_gaps, pack_row, tap_reserve
 from .wirelength import hpwl_nm
 
@@ -36,6 +37,7 @@ class PlaceOptions:
     decap: bool = True  # fill gaps of 3+ sites with decap cells instead of plain fill
     rounds: int = 4  # global placement rounds
     refine: int = 0  # detailed placement passes (rows re-ordered and re-packed towards their cells' nets)
+    routability: int = 2  # rounds that inflate cells where the estimated wire demand is high (0 = off)
     max_fanout: int = 64  # larger nets (clock, constants) are ignored by global placement
     strategy: str = "dataflow"  # or the baselines "netlist" (netlist order) / "random" (seeded shuffle)
     seed: int = 0  # for the "random" baseline only
@@ -51,6 +53,8 @@ class PlaceOptions:
             raise PlacementError(f"margin {self.margin_nm} nm is negative")
         if self.refine < 0:
             raise PlacementError(f"refine passes {self.refine} is negative")
+        if self.routability < 0:
+            raise PlacementError(f"routability rounds {self.routability} is negative")
 
 
 @dataclass(frozen=True)
@@ -157,10 +161,12 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
     core_sites += math.ceil(core_sites / pitch)
     n_rows = max(1, round(math.sqrt(core_sites * site_nm * options.aspect_ratio / row_nm)))
     row_sites = max(math.ceil(core_sites / n_rows), maxw + pitch)
+    routability = Routability(track_supply(pdk), rounds=options.routability) if options.routability else None
     for _attempt in range(40):
         region = Region(n_rows, row_sites, site_nm, row_nm)
         row, site, level = global_place(cells, w_sites, region, max_fanout=options.max_fanout,
-                                        rounds=options.rounds, strategy=options.strategy, seed=options.seed)
+                                        rounds=options.rounds, strategy=options.strategy, seed=options.seed,
+                                        routability=routability)
         rows = _legalize(row, site, w_sites, region, pitch, maxw)
         if rows is not None:
             if options.strategy == "dataflow":
@@ -210,6 +216,14 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
         x=core[0] + all_site * site_nm, y=core[1] + all_row * row_nm, mirrored=(all_row % 2) == 1,
         cells=cells, level=level, tap_pitch_nm=pitch * site_nm,
     )
+
+
+def track_supply(pdk: Pdk) -> TrackSupply:
+    """Signal tracks per nm as the router uses them: met3 rows plus met1 on about half of them (the rest
+    lie on the rails), met2 columns plus met4 on every second column."""
+    r = pdk.tech.routing
+    m2, m3 = r["met2"].track_pitch_nm, r["met3"].track_pitch_nm
+    return TrackSupply(horizontal=1.5 / m3, vertical=1.5 / m2)
 
 
 def _legalize(row: np.ndarray, site: np.ndarray, w: np.ndarray, region: Region, pitch: int, maxw: int):
