@@ -6,7 +6,7 @@
 Prints per size: cells, place and write seconds, die area, utilization, HPWL of the dataflow
 placement and of the netlist-order baseline, peak memory, then the growth exponent of the run time
 (log time ratio / log size ratio between consecutive sizes; 1.0 = linear). With --route-sizes, also
-places and routes small designs (layoutgen.layout, utilization 0.4) and prints the place-and-route
+places and routes small designs (layoutgen.layout, --layout-utilization, default 0.4) and prints the place-and-route
 time and routed wire length against HPWL. With --models, builds seeded random integer models of those
 layer sizes (4-bit inputs, weights in -3..3) and lays each out as `build --layout` does (placement,
 clock tree, routing, GDS): cells, weights, time, die area, utilization, routed wire against HPWL, and
@@ -39,6 +39,8 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true", help="skip the netlist-order HPWL baseline")
     ap.add_argument("--route-sizes", default="", help="also route designs of these sizes, e.g. 100,200")
     ap.add_argument("--models", default="", help="lay out random int models of these layer sizes, e.g. 6-4-2,16-12-4")
+    ap.add_argument("--layout-utilization", type=float, default=0.4,
+                    help="utilization of the routed layouts (--route-sizes, --models)")
     ap.add_argument("--rounds", type=int, default=None, help="negotiation rounds for --models (default: the router's)")
     args = ap.parse_args()
     pdk = load_pdk("sky130")
@@ -73,7 +75,7 @@ def main() -> None:
         design = random_design(pdk.library, n, seed=2)
         t0 = time.perf_counter()
         try:
-            lay = make_layout(design, pdk, utilization=0.4)
+            lay = make_layout(design, pdk, utilization=args.layout_utilization)
         except RoutingFailed as exc:
             print(f"route {n} cells: FAILED after {time.perf_counter() - t0:.1f} s: {exc}")
             continue
@@ -82,10 +84,10 @@ def main() -> None:
               f"(HPWL {lay.placement.hpwl_nm() / 1e6:.2f} mm)")
 
     if args.models:
-        model_ladder(pdk, args.models.split(","), args.rounds)
+        model_ladder(pdk, args.models.split(","), args.rounds, args.layout_utilization)
 
 
-def model_ladder(pdk, specs: list[str], rounds: int | None) -> None:
+def model_ladder(pdk, specs: list[str], rounds: int | None, utilization: float = 0.4) -> None:
     import numpy as np
 
     from layoutgen.build import BuildOptions, compile_model
@@ -109,7 +111,7 @@ def model_ladder(pdk, specs: list[str], rounds: int | None) -> None:
         t0 = time.perf_counter()
         unrouted, lay = 0, None
         try:
-            lay = make_layout(design, pdk, utilization=0.4, route_options=opts)
+            lay = make_layout(design, pdk, utilization=utilization, route_options=opts)
         except RoutingFailed as exc:
             unrouted = int(str(exc).split(" of ")[0])
         dt = time.perf_counter() - t0

@@ -328,16 +328,21 @@ def route(grid: RouteGrid, terminals: list[Terminal], options: RouteOptions = Ro
     radius, best, stalled = 0, len(conflicted), 0
     while conflicted and rounds < options.rounds and stalled < options.patience:
         rounds += 1
-        router.hist[over] += options.history
+        # history in step with the present-sharing price, or it stops counting once that price has grown
+        router.hist[over] += options.history * router.present
         router.present *= options.present_growth
         targets = conflicted
         if radius:
             # when sharing stops shrinking, the nets that hold the space around the hot spots move too
             hot = binary_dilation(over.any(axis=0), iterations=radius)
             targets = router.conflicted_nets(np.broadcast_to(hot, over.shape))
-        for net in sorted(targets, key=lambda n: (_bbox_size(router.terms[n]), n)):
-            router.strikes[net] = router.strikes.get(net, 0) + 1
+        targets = sorted(targets, key=lambda n: (_bbox_size(router.terms[n]), n))
+        # all of them leave first: two nets that keep landing on each other (each rerouted while the
+        # other is still there) then see a free path for the first and a taken one for the second
+        for net in targets:
             router._ripup(net)
+        for net in targets:
+            router.strikes[net] = router.strikes.get(net, 0) + 1
             if not router.route_net(net):
                 cut_off.append(net)
             rerouted += 1
