@@ -348,6 +348,7 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
     def write(res: BuildResult, folder: Path) -> None:
         from .physical.lef_out import coarse_obstructions, layout_pins, write_lef
         from .physical.picture import render_png
+        from .route.wiremap import save_wire_map, wire_map
 
         path = write_layout_files(layout, folder, top, options.layout_format)
         (folder / f"{top}.lyp").write_text((pdk.data_dir / f"{pdk.name}.lyp").read_text())
@@ -357,6 +358,8 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
         write_lef(folder / f"{top}.lef", top, layout.placement.die, pins,
                   coarse_obstructions(layout.placement.die, pins, pdk.tech))
         render_png(path, folder / f"{top}.png", pdk.tech, top=top, width=2000)
+        # routed wire areas and side-by-side neighbours: where `layoutgen faults` draws opens and bridges
+        save_wire_map(wire_map(layout.routing, pdk.tech, layout.placement.cells.n_nets), folder / f"{top}.wires.npz")
         if not options.verify:
             return
         from .verify.drc import run_drc

@@ -19,7 +19,7 @@ def markdown(r: dict) -> str:
         f"# {r['top']}: defects, functional yield and calibration",
         "",
         f"{r['cells']} cells; defect area {r['cell_area_um2']:.0f} um2 of cells + {r['wire_area_um2']:.0f} um2 of "
-        f"estimated wire = {r['defect_area_cm2']:.5f} cm2. {o['dies_per_point']} simulated dies per point "
+        f"{'routed' if r.get('wire_model') == 'routed' else 'estimated'} wire = {r['defect_area_cm2']:.5f} cm2. {o['dies_per_point']} simulated dies per point "
         f"(seed {o['seed']}); accuracy on {r['test_samples']} test samples, mean [95% CI]. Wire defects: "
         f"{o['open_fraction']:.0%} opens (cut input reads {o['open_value']}), the rest bridges "
         f"({'wired-AND' if o['bridge_model'] == 'and' else 'dominant driver'}).",

@@ -1,11 +1,13 @@
-"""Where defects can land: cell area (stuck-at faults) and estimated wire area (opens, bridges).
+"""Where defects can land: cell area (stuck-at faults) and wire area (opens, bridges).
 
-Cell area is the real LEF area of every logic cell. Wire area comes from the placement: each net's
-half-perimeter box (pins at cell centres), horizontal extent on the horizontal routing layer and
-vertical extent on the vertical one (met3 / met2 in sky130, the router's layers), times their
-widths. Neighbouring nets (bridge partners) are the output nets of the cells next to a net's driver
-in the placement: left and right in its row, and the cells above and below it.
-The clock net is left out: its defects stop every flip-flop, a test-time reject, not a soft error.
+Cell area is the real LEF area of every logic cell. On a routed build (`build --layout` wrote
+<top>.wires.npz) wire area is each net's drawn routed wire, and a net's bridge partners are the nets
+whose wires run beside it on the neighbouring track of a layer (layoutgen.route.wiremap). Otherwise
+both are estimated from the placement: each net's half-perimeter box (pins at cell centres),
+horizontal extent on the horizontal routing layer and vertical extent on the vertical one (met3 / met2
+in sky130), times their widths; partners are the output nets of the cells next to a net's driver in
+the placement (left and right in its row, above and below it).
+The clock nets are left out: their defects stop flip-flops, a test-time reject, not a soft error.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from ..netlist.ir import Design
 from ..pdk.core import Pdk
 from ..physical.flat import FlatCells
 from ..physical.place import LOGIC, Placement
+from ..route.wiremap import WireMap
 
 CM2_PER_UM2 = 1e-8
 
@@ -32,6 +35,7 @@ class DefectSites:
     neighbours: dict[int, np.ndarray]  # net -> neighbouring nets (sorted)
     net_names: list[str]
     clock_net: int
+    wire_model: str = "placement estimate"  # or "routed"
 
     @property
     def total_cell_area_um2(self) -> float:
@@ -54,7 +58,8 @@ def _wire_layers(pdk: Pdk) -> tuple[int, int]:
     return h, v
 
 
-def defect_sites(design: Design, pdk: Pdk, placement: Placement, net_names: list[str]) -> DefectSites:
+def defect_sites(design: Design, pdk: Pdk, placement: Placement, net_names: list[str],
+                 wires: WireMap | None = None) -> DefectSites:
     cells = placement.cells
     lib = design.library
     n = cells.n_cells
@@ -89,10 +94,35 @@ def defect_sites(design: Design, pdk: Pdk, placement: Placement, net_names: list
     wire_um2 = (dx * h_nm + dy * v_nm) / 1e6
     keep = (pins_per_net >= 2) & (net_ids != clock) & (wire_um2 > 0)
 
+    if wires is not None:
+        return _routed_sites(cells, area, outputs, sinks, net_names, clock, wires, lib)
     neighbours = _neighbours(placement, outputs, clock)
     return DefectSites(cells=cells, cell_area_um2=area, cell_outputs=outputs, wire_nets=net_ids[keep],
                        wire_area_um2=wire_um2[keep], sinks=sinks, neighbours=neighbours,
                        net_names=net_names, clock_net=clock)
+
+
+def _routed_sites(cells: FlatCells, area, outputs, sinks, net_names, clock: int, wires: WireMap,
+                  lib) -> DefectSites:
+    """Wire area and bridge partners from the routed wires; the clock input and the nets of its buffer
+    tree are left out like the clock."""
+    clock_nets = {clock}
+    for c, outs in enumerate(outputs):
+        if lib[cells.masters[cells.master_of[c]]].role == "clkbuf":
+            clock_nets.update(net for _name, net in outs)
+    data = np.ones(cells.n_nets, dtype=bool)
+    data[[n for n in clock_nets if n >= 0]] = False
+    keep = data[wires.net]
+    a, b = wires.pair_a, wires.pair_b
+    both = data[a] & data[b]
+    near: dict[int, set[int]] = {}
+    for x, y in zip(a[both].tolist(), b[both].tolist()):
+        near.setdefault(x, set()).add(y)
+        near.setdefault(y, set()).add(x)
+    neighbours = {net: np.array(sorted(m), dtype=np.int64) for net, m in near.items()}
+    return DefectSites(cells=cells, cell_area_um2=area, cell_outputs=outputs, wire_nets=wires.net[keep],
+                       wire_area_um2=wires.area_um2[keep], sinks=sinks, neighbours=neighbours,
+                       net_names=net_names, clock_net=clock, wire_model="routed")
 
 
 def _neighbours(placement: Placement, outputs: list[list[tuple[str, int]]], clock: int) -> dict[int, np.ndarray]:

@@ -1,5 +1,6 @@
 """A build folder (from `layoutgen build`) opened for fault simulation: netlist, integer model, test
-set, compiled simulator, placement and defect sites."""
+set, compiled simulator, placement and defect sites (from the routed wires when the folder has a
+layout, <top>.wires.npz)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from ..netlist.ir import Design
 from ..netlist.serialize import load_design
 from ..pdk.core import Pdk
 from ..physical.place import PlaceOptions, Placement, place
+from ..route.wiremap import load_wire_map
 from ..sim import Simulator
 from ..sim.check import read_report
 from ..sim.flatten import flatten
@@ -81,5 +83,8 @@ def open_build_dir(build_dir, pdk: Pdk, *, data=None, utilization: float = 0.4, 
         raise LayoutgenError(f"utilization {utilization} is outside 0.05..0.95")
     placement = place(design, pdk, options=PlaceOptions(utilization=utilization))
     sim = Simulator(design)
-    sites = defect_sites(design, pdk, placement, flatten(design).net_names)
+    flat = flatten(design)
+    wires_file = folder / f"{top}.wires.npz"
+    wires = load_wire_map(wires_file, flat.n_nets) if wires_file.is_file() else None
+    sites = defect_sites(design, pdk, placement, flat.net_names, wires)
     return FaultTarget(top, report, design, model, sim, sites, X, y, Xc, yc, Xh, yh, source, placement)

@@ -19,18 +19,27 @@ def _runs(edges: list[tuple[int, int]]):
     return runs
 
 
+def drawn_half_widths(tech: Tech) -> dict[int, int]:
+    """Half the drawn width of each routing layer's wires (nm). met1 wires are as tall as the via1
+    landing pad (the grid blocks met1 for that height) and met3 wires as wide as the via2 landing pad:
+    no notches where a pad meets its wire."""
+    r, v = tech.routing, tech.vias
+    return {
+        M1: max(r["met1"].width_nm, v["via"].bottom_pad_nm[1]) // 2,
+        M2: r["met2"].width_nm // 2,
+        M3: max(r["met3"].width_nm, v["via2"].top_pad_nm[1]) // 2,
+        M4: r["met4"].width_nm // 2,
+    }
+
+
 def route_shapes(result: RouteResult, tech: Tech) -> list[Shape]:
     g = result.grid
-    m2w = tech.routing["met2"].width_nm // 2
-    m4w = tech.routing["met4"].width_nm // 2
+    widths = drawn_half_widths(tech)
+    m1w, m2w, m3w, m4w = widths[M1], widths[M2], widths[M3], widths[M4]
     via1, via2, via3 = tech.vias["via"], tech.vias["via2"], tech.vias["via3"]
-    # met1 wires as tall as the via1 landing pad (the grid blocks met1 for that height)
-    m1w = max(tech.routing["met1"].width_nm, via1.bottom_pad_nm[1]) // 2
     c1 = via1.cut_nm // 2
     b1 = (via1.bottom_pad_nm[0] // 2, via1.bottom_pad_nm[1] // 2)
     t2 = (via1.top_pad_nm[0] // 2, via1.top_pad_nm[1] // 2)
-    # met3 wires as wide as the via2 landing pad: no notches where a pad meets its wire
-    m3w = max(tech.routing["met3"].width_nm, via2.top_pad_nm[1]) // 2
     c2, c3 = via2.cut_nm // 2, via3.cut_nm // 2
     b2 = (via2.bottom_pad_nm[0] // 2, via2.bottom_pad_nm[1] // 2)
     t3 = (via2.top_pad_nm[0] // 2, via2.top_pad_nm[1] // 2)
@@ -97,7 +106,7 @@ def route_shapes(result: RouteResult, tech: Tech) -> list[Shape]:
 
 def io_shapes(pins: list[IoPin], grid: RouteGrid, die: tuple[int, int, int, int], tech: Tech):
     """Met3 from each I/O pin's node to the die edge (drawing + pin purpose) and its label position."""
-    half = max(tech.routing["met3"].width_nm, tech.vias["via2"].top_pad_nm[1]) // 2  # as wide as the wires
+    half = drawn_half_widths(tech)[M3]  # as wide as the wires
     shapes, labels = [], []
     for p in pins:
         y = grid.y(p.j)
