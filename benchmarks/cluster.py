@@ -14,12 +14,15 @@ weights, 8-bit inputs, for which "error" is the RMS change of the outputs relati
 Compile time = layoutgen.build.compile_model (arithmetic, pipelining, static timing) on this machine.
 Area is the cell area (logic + pipeline registers) per weight, all weights counted.
 
-Layout columns (GDS size, DRC and LVS time) come from LAYOUT_HOOK once macro layout exists: set it
-to a function (BuildResult, Pdk) -> dict of extra columns, e.g. {"gds_kB": .., "drc_s": .., "lvs_s": ..}.
+Layout columns (`--layout N`, an extra N x N random layer at ternary and 4-bit weights): every config
+is placed, routed (flat: units are stamped into the top module, not yet laid out once as macros),
+written, and checked by DRC and LVS: layout seconds, GDS kB, DRC seconds and violations, LVS seconds
+and match. LAYOUT_HOOK holds that function while the layout case runs.
 
     python benchmarks/cluster.py                # digits + 256x256 ternary and w4 (several minutes)
     python benchmarks/cluster.py --quick        # digits only
     python benchmarks/cluster.py --png curve.png  # also the accuracy-vs-K plot of the digits example
+    python benchmarks/cluster.py --quick --layout 12   # digits + laid-out 12x12 layers (DRC, LVS)
 """
 from __future__ import annotations
 
@@ -116,6 +119,28 @@ def random_case(pdk, label, lo, hi, size, spec):
     return run_case(f"{size}x{size} {label} a8", model, pdk, calib, spec, score)
 
 
+def layout_columns(res, pdk) -> dict:
+    """Place and route the build flat, write the GDS, run DRC and LVS: times and results."""
+    import tempfile
+
+    from layoutgen.layout import make_layout, write_layout_files
+    from layoutgen.verify.drc import run_drc
+    from layoutgen.verify.lvs import run_lvs
+
+    t0 = time.perf_counter()
+    lay = make_layout(res.design, pdk, utilization=0.4)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_layout_files(lay, Path(tmp), "bench", "gds")
+        t1 = time.perf_counter()
+        drc = run_drc(path, pdk, top="bench")
+        t2 = time.perf_counter()
+        lvs = run_lvs(path, lay.design, pdk, top="bench")
+        t3 = time.perf_counter()
+        size = path.stat().st_size
+    return {"layout_s": round(t1 - t0, 1), "gds_kB": round(size / 1024), "drc_s": round(t2 - t1, 1),
+            "drc": int(drc.total), "lvs_s": round(t3 - t2, 1), "lvs": bool(lvs.match)}
+
+
 COLUMNS = [("case", "case"), ("config", "config"), ("score", "accuracy / rel. error"),
            ("area_per_w", "um2/weight"), ("fa", "full adders"), ("fa_per_w", "FA/weight"),
            ("compile_s", "compile s"), ("cluster_s", "k-means s"), ("units", "unit cells"),
@@ -140,6 +165,8 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="digits example only")
     ap.add_argument("--size", type=int, default=256, help="random layer size (default 256)")
     ap.add_argument("--png", type=Path, help="write the digits accuracy-vs-K plot here")
+    ap.add_argument("--layout", type=int, default=0, metavar="N",
+                    help="also lay out an N x N layer per config (DRC, LVS, GDS size, times)")
     args = ap.parse_args(argv)
     pdk = load_pdk("sky130")
     model, data, rows = digits_case(pdk, (8, 16, 32, 64, 128))
@@ -149,6 +176,15 @@ def main(argv=None):
         rows += random_case(pdk, "ternary", -1, 1, args.size, exact + [(8, 4, 4), (16, 4, 4)])
         rows += random_case(pdk, "w4", -7, 7, args.size, exact + [(64, 4, 4), (256, 4, 4), ("256d1", 4, 0)])
     print(table(rows))
+    if args.layout:
+        global LAYOUT_HOOK
+        LAYOUT_HOOK = layout_columns
+        exact = [(None, 0, 0), (None, 2, 2), (None, 4, 4)]
+        laid = random_case(pdk, "ternary", -1, 1, args.layout, exact + [(8, 4, 4)])
+        laid += random_case(pdk, "w4", -7, 7, args.layout, exact + [(16, 4, 4), ("16d1", 4, 0)])
+        LAYOUT_HOOK = None
+        print("\nLaid out (flat, utilization 0.4):\n")
+        print(table(laid))
     curve = accuracy_curve(model, data, tile=2)
     print("\nDigits accuracy vs K (tile 2, same K in both layers):\n")
     print(curve_table(curve))

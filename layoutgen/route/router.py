@@ -190,32 +190,36 @@ class Router:
         px, py = float(g.px), float(g.py)
         cost = (self.hist[:, sl[0], sl[1]] + self.present * occ) * py  # in nm, like the wire lengths
         ids = np.arange(LAYERS * N, dtype=np.int64).reshape(LAYERS, W, H)
-        src, dst, wts = [], [], []
+        # four slots per node, filled in place (no sorting): the previous and next node along the
+        # layer, the via down and the via up; an unused slot is a self loop that costs infinity
+        nbr = np.repeat(ids[..., None], 4, axis=3)
+        wt = np.full((LAYERS, W, H, 4), np.inf)
 
-        def link(a_ok, b_ok, a_id, b_id, length, ca, cb):
-            m = a_ok & b_ok
-            a, b = a_id[m], b_id[m]
-            src.extend((a, b))
-            dst.extend((b, a))
-            wts.extend((length + cb[m], length + ca[m]))
+        def link(a_sl, b_sl, ok_ab, la, lb, slot_ab, slot_ba, length):
+            # a -> b through slot_ab of a, b -> a through slot_ba of b, where ok_ab holds
+            nbr[(la,) + a_sl + (slot_ab,)][ok_ab] = ids[(lb,) + b_sl][ok_ab]
+            wt[(la,) + a_sl + (slot_ab,)][ok_ab] = (length + cost[(lb,) + b_sl])[ok_ab]
+            nbr[(lb,) + b_sl + (slot_ba,)][ok_ab] = ids[(la,) + a_sl][ok_ab]
+            wt[(lb,) + b_sl + (slot_ba,)][ok_ab] = (length + cost[(la,) + a_sl])[ok_ab]
 
+        lo_y, hi_y = (slice(None), slice(None, -1)), (slice(None), slice(1, None))
+        lo_x, hi_x = (slice(None, -1), slice(None)), (slice(1, None), slice(None))
+        every = (slice(None), slice(None))
         e2 = g.e2[i0:i1 + 1, j0:j1]
-        link(ok[M2, :, :-1], ok[M2, :, 1:] & ((e2 == FREE) | (e2 == net)), ids[M2, :, :-1], ids[M2, :, 1:], py,
-             cost[M2, :, :-1], cost[M2, :, 1:])
+        link(lo_y, hi_y, ok[M2, :, :-1] & ok[M2, :, 1:] & ((e2 == FREE) | (e2 == net)), M2, M2, 1, 0, py)
         e3 = g.e3[i0:i1, j0:j1 + 1]
-        link(ok[M3, :-1], ok[M3, 1:] & (e3 == FREE), ids[M3, :-1], ids[M3, 1:], px, cost[M3, :-1], cost[M3, 1:])
+        link(lo_x, hi_x, ok[M3, :-1] & ok[M3, 1:] & (e3 == FREE), M3, M3, 1, 0, px)
         e4 = g.e4[i0:i1 + 1, j0:j1]
-        link(ok[M4, :, :-1], ok[M4, :, 1:] & (e4 == FREE), ids[M4, :, :-1], ids[M4, :, 1:], py,
-             cost[M4, :, :-1], cost[M4, :, 1:])
+        link(lo_y, hi_y, ok[M4, :, :-1] & ok[M4, :, 1:] & (e4 == FREE), M4, M4, 1, 0, py)
         e1 = g.e1[i0:i1, j0:j1 + 1]
-        link(ok[M1, :-1], ok[M1, 1:] & (e1 == FREE), ids[M1, :-1], ids[M1, 1:], px, cost[M1, :-1], cost[M1, 1:])
+        link(lo_x, hi_x, ok[M1, :-1] & ok[M1, 1:] & (e1 == FREE), M1, M1, 1, 0, px)
         via = 2.0 * py
-        link(ok[M2], ok[M3], ids[M2], ids[M3], via, cost[M2], cost[M3])
-        link(ok[M1], ok[M2], ids[M1], ids[M2], via, cost[M1], cost[M2])
+        link(every, every, ok[M2] & ok[M3], M2, M3, 3, 2, via)
+        link(every, every, ok[M1] & ok[M2], M1, M2, 3, 2, via)
         # via3 only where both met3 row neighbours are clear of obstacles: a via2 + via3 stack's met3
         # pad is stretched along the row to the met3 minimum area (route.shapes)
-        link(ok[M3] & self.via3_ok[sl], ok[M4], ids[M3], ids[M4], via, cost[M3], cost[M4])
-        graph = csr_matrix((np.concatenate(wts) + 1.0, (np.concatenate(src), np.concatenate(dst))),
+        link(every, every, ok[M3] & self.via3_ok[sl] & ok[M4], M3, M4, 3, 2, via)
+        graph = csr_matrix((wt.reshape(-1) + 1.0, nbr.reshape(-1), np.arange(0, 4 * LAYERS * N + 1, 4)),
                            shape=(LAYERS * N, LAYERS * N))
         starts = [ids[l, i - i0, j - j0] for l, i, j in tree if i0 <= i <= i1 and j0 <= j <= j1]
         tl, ti, tj = target
