@@ -22,7 +22,7 @@ and match. LAYOUT_HOOK holds that function while the layout case runs.
     python benchmarks/cluster.py                # digits + 256x256 ternary and w4 (several minutes)
     python benchmarks/cluster.py --quick        # digits only
     python benchmarks/cluster.py --png curve.png  # also the accuracy-vs-K plot of the digits example
-    python benchmarks/cluster.py --quick --layout 12   # digits + laid-out 12x12 layers (DRC, LVS)
+    python benchmarks/cluster.py --quick --layout 8    # digits + laid-out 8x8 layers (DRC, LVS)
 """
 from __future__ import annotations
 
@@ -123,12 +123,15 @@ def layout_columns(res, pdk) -> dict:
     """Place and route the build flat, write the GDS, run DRC and LVS: times and results."""
     import tempfile
 
-    from layoutgen.layout import make_layout, write_layout_files
+    from layoutgen.layout import RoutingFailed, make_layout, write_layout_files
     from layoutgen.verify.drc import run_drc
     from layoutgen.verify.lvs import run_lvs
 
     t0 = time.perf_counter()
-    lay = make_layout(res.design, pdk, utilization=0.4)
+    try:
+        lay = make_layout(res.design, pdk, utilization=0.4)
+    except RoutingFailed as exc:
+        return {"layout_s": round(time.perf_counter() - t0, 1), "unrouted": str(exc).split(" of ")[0]}
     with tempfile.TemporaryDirectory() as tmp:
         path = write_layout_files(lay, Path(tmp), "bench", "gds")
         t1 = time.perf_counter()
