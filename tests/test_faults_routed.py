@@ -77,3 +77,24 @@ def test_stale_wire_map_is_refused(routed_dir, tmp_path):
                            pair_um=wm.pair_um), copy / "chip.wires.npz")
     with pytest.raises(LayoutgenError, match="rebuild the folder"):
         open_build_dir(copy, PDK)
+
+
+def test_bridge_partners_follow_side_by_side_length(routed_dir):
+    """On a routed build a bridge picks its partner in proportion to how long the two wires run side by
+    side: with one net whose two neighbours run 1 um and 9 um beside it, ~90% of bridges hit the second."""
+    from dataclasses import replace
+
+    from layoutgen.faults import BRIDGE, DefectMix, draw_die
+
+    sites = open_build_dir(routed_dir, PDK).sites
+    for net, mates in sites.neighbours.items():
+        assert len(sites.neighbour_um[net]) == len(mates) and np.all(sites.neighbour_um[net] > 0)
+    net = int(sites.wire_nets[0])
+    a, b = (int(m) for m in sites.wire_nets[1:3])
+    one = replace(sites, cell_area_um2=np.zeros_like(sites.cell_area_um2), wire_nets=np.array([net]),
+                  wire_area_um2=np.array([1.0]), neighbours={net: np.array([a, b])},
+                  neighbour_um={net: np.array([1.0, 9.0])})
+    faults = draw_die(one, np.random.default_rng(0), count=2000, mix=DefectMix(open_fraction=0.0))
+    assert all(f.kind == BRIDGE and f.net == net for f in faults)
+    share = np.mean([f.other == b for f in faults])
+    assert 0.87 < share < 0.93

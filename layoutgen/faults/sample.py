@@ -60,7 +60,11 @@ def draw_die(sites: DefectSites, rng: np.random.Generator, *, count: int | None 
         is_open = rng.random() < mix.open_fraction
         mates = sites.neighbours.get(net)
         if not is_open and mates is not None:
-            faults.append(Fault(BRIDGE, net, other=int(mates[rng.integers(len(mates))])))
+            if sites.neighbour_um is not None:  # routed: the longer two wires run side by side, the likelier
+                k = int(_pick(np.cumsum(sites.neighbour_um[net]), rng.random(1))[0])
+            else:
+                k = int(rng.integers(len(mates)))
+            faults.append(Fault(BRIDGE, net, other=int(mates[k])))
             continue
         readers = sites.sinks.get(net)
         if readers:

@@ -36,6 +36,9 @@ class DefectSites:
     net_names: list[str]
     clock_net: int
     wire_model: str = "placement estimate"  # or "routed"
+    # routed: how far each neighbour runs beside the net (um), aligned with neighbours[net]; bridges
+    # pick a partner in proportion to it (placement estimate: None, partners equally likely)
+    neighbour_um: dict[int, np.ndarray] | None = None
 
     @property
     def total_cell_area_um2(self) -> float:
@@ -115,14 +118,15 @@ def _routed_sites(cells: FlatCells, area, outputs, sinks, net_names, clock: int,
     keep = data[wires.net]
     a, b = wires.pair_a, wires.pair_b
     both = data[a] & data[b]
-    near: dict[int, set[int]] = {}
-    for x, y in zip(a[both].tolist(), b[both].tolist()):
-        near.setdefault(x, set()).add(y)
-        near.setdefault(y, set()).add(x)
+    near: dict[int, dict[int, float]] = {}
+    for x, y, um in zip(a[both].tolist(), b[both].tolist(), wires.pair_um[both].tolist()):
+        near.setdefault(x, {})[y] = um
+        near.setdefault(y, {})[x] = um
     neighbours = {net: np.array(sorted(m), dtype=np.int64) for net, m in near.items()}
+    lengths = {net: np.array([m[k] for k in sorted(m)], dtype=np.float64) for net, m in near.items()}
     return DefectSites(cells=cells, cell_area_um2=area, cell_outputs=outputs, wire_nets=wires.net[keep],
                        wire_area_um2=wires.area_um2[keep], sinks=sinks, neighbours=neighbours,
-                       net_names=net_names, clock_net=clock, wire_model="routed")
+                       net_names=net_names, clock_net=clock, wire_model="routed", neighbour_um=lengths)
 
 
 def _neighbours(placement: Placement, outputs: list[list[tuple[str, int]]], clock: int) -> dict[int, np.ndarray]:
