@@ -61,13 +61,18 @@ def test_layout_is_byte_identical_when_rebuilt(tmp_path):
     assert (a / "report.json").read_bytes() == (b / "report.json").read_bytes()
 
 
-def test_oasis_output(tmp_path):
-    model = random_int_model(**MODELS["tiny 6-4-2"])
+def _build_tiny(tmp_path, name, *extra):
+    """Build the tiny 6-4-2 model with --layout into tmp_path/name; (click result, folder)."""
     path = tmp_path / "m.int.npz"
-    save_int_model(model, path)
-    out = tmp_path / "o"
-    result = _build(path, out, "--top", "chip", "--format", "oas")
+    save_int_model(random_int_model(**MODELS["tiny 6-4-2"]), path)
+    out = tmp_path / name
+    result = _build(path, out, "--top", "chip", *extra)
     assert result.exit_code == 0, result.output + result.stderr
+    return result, out
+
+
+def test_oasis_output(tmp_path):
+    _result, out = _build_tiny(tmp_path, "o", "--format", "oas")
     assert (out / "chip.oas").read_bytes()[:13] == b"%SEMI-OASIS\r\n"
     assert json.loads((out / "report.json").read_text())["drc_violations"] == 0
 
@@ -75,12 +80,7 @@ def test_oasis_output(tmp_path):
 def test_calibration_registers_are_laid_out_clean(tmp_path):
     """`build --calibration N --layout`: the scan-loaded offset registers and their scan chain are placed,
     routed and verified like the rest (DRC 0, LVS match); the scan ports are pins of the layout."""
-    model = random_int_model(**MODELS["tiny 6-4-2"])
-    path = tmp_path / "m.int.npz"
-    save_int_model(model, path)
-    out = tmp_path / "cal"
-    result = _build(path, out, "--top", "chip", "--calibration", "4")
-    assert result.exit_code == 0, result.output + result.stderr
+    _result, out = _build_tiny(tmp_path, "cal", "--calibration", "4")
     report = json.loads((out / "report.json").read_text())
     assert report["drc_violations"] == 0 and report["lvs_match"] is True
     assert report["calibration"]["offset_bits"] == 4 and report["calibration"]["scan_chain_length"] > 0
