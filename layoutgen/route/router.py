@@ -42,7 +42,8 @@ class RouteOptions:
     history: float = 1.0  # added to a node's cost for every round it stays overused
     met4: bool = True
     met1: bool = True
-    patience: int = 8  # stop after this many rounds without fewer nets sharing resources
+    patience: int = 16  # stop after this many rounds without fewer nets sharing resources (the widening
+    # rip-up around stubborn hot spots can need a dozen rounds before it pays off)
 
 
 @dataclass
