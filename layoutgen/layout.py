@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import gdstk
+import numpy as np
 
 from .errors import LayoutgenError
 from .netlist.ir import Design
@@ -16,7 +17,8 @@ from .pdk.core import Pdk
 from .physical.cts import SkewReport, clock_skew, insert_clock_tree, needs_clock_tree
 from .physical.gds import add_label, build_library, write_library
 from .physical.pinaccess import PinAccess
-from .physical.place import PlaceOptions, Placement, place
+from .physical.congestion import demand_ratio
+from .physical.place import PlaceOptions, Placement, place, track_supply
 from .physical.power import PowerGrid, power_grid
 from .route import RouteGrid, RouteOptions, RouteResult, route
 from .route.router import M1, M3
@@ -100,9 +102,12 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
     if result.unrouted:
         names = net_names(placement)
         listed = ", ".join(names.get(n, f"net {n}") for n in result.unrouted[:10])
+        demand = wire_demand(placement, pdk)
         raise RoutingFailed(
             f"{len(result.unrouted)} of {result.stats['nets']} nets could not be routed ({listed}"
-            f"{', ...' if len(result.unrouted) > 10 else ''}); lower --utilization to leave more room"
+            f"{', ...' if len(result.unrouted) > 10 else ''}); the estimated wire demand is {demand:.0%} of the "
+            f"tracks in the busiest tenth of the die; lower --utilization to leave more room, "
+            f"e.g. --utilization {suggested_utilization(placement.utilization, demand):.2f}"
         )
     shapes = route_shapes(result, tech)
     pin_shapes, labels = io_shapes(pins, grid, placement.die, tech)
@@ -112,6 +117,28 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
         add_label(top, pdk, text, layer, x, y)
     wl = sum(net_wire_lengths_nm(result).values())
     return LayoutResult(design, placement, power, result, lib, wl, clock)
+
+
+# Estimated demand (90th percentile of 16 x 16 bins, layoutgen.physical.congestion) that the layouts
+# measured so far routed at: 0.48-0.55 routed, 0.54-0.63 and above did not always (docs/physical.md).
+ROUTABLE_DEMAND = 0.5
+
+
+def wire_demand(placement: Placement, pdk: Pdk, bins: int = 16) -> float:
+    """Estimated wire demand over track supply in the busiest tenth of the core's bins."""
+    c = placement.cells
+    pc = c.pin_cell
+    cx = (placement.x[: c.n_cells] + placement.width_nm[: c.n_cells] // 2)[pc] - placement.core[0]
+    cy = (placement.y[: c.n_cells] + placement.row_nm // 2)[pc] - placement.core[1]
+    w, h = placement.core[2] - placement.core[0], placement.core[3] - placement.core[1]
+    ratio = demand_ratio(c.pin_net, cx, cy, c.n_nets, w, h, track_supply(pdk), bins, PlaceOptions().max_fanout)
+    return float(np.percentile(ratio, 90))
+
+
+def suggested_utilization(utilization: float, demand: float) -> float:
+    """Utilization at which the estimated demand falls to ROUTABLE_DEMAND: wire grows with the die side
+    while the tracks grow with its area, so demand scales with the square root of utilization."""
+    return max(0.05, min(utilization, utilization * (ROUTABLE_DEMAND / max(demand, 1e-9)) ** 2))
 
 
 def _block_met1(grid: RouteGrid, placement: Placement, power: PowerGrid, terminals: list[Terminal],

@@ -22,3 +22,26 @@ def test_mid_size_model_routes_completely(pdk):
     # routed wire stays within 25% of the half-perimeter estimate: no runaway detours
     wire = sum(net_wire_lengths_nm(routing).values())
     assert layout.placement.hpwl_nm() < wire < 1.25 * layout.placement.hpwl_nm()
+
+
+def test_routing_failure_names_nets_and_suggests_a_utilization(pdk):
+    """A layout that cannot be routed fails with the unrouted nets, the estimated wire demand and a
+    utilization to try (demand scales with the square root of utilization)."""
+    import re
+
+    import pytest
+
+    from layoutgen.layout import ROUTABLE_DEMAND, RoutingFailed, suggested_utilization
+    from layoutgen.route import RouteOptions
+
+    assert suggested_utilization(0.4, 2 * ROUTABLE_DEMAND) == pytest.approx(0.1)
+    assert suggested_utilization(0.4, 0.5 * ROUTABLE_DEMAND) == 0.4  # never above the one that failed
+    assert suggested_utilization(0.9, 100.0) == 0.05
+    model = random_int_model(seed=1, sizes=[8, 6, 3], input_bits=4, weight_range=(-3, 3), act_bits=4)
+    design = compile_model(model, pdk, BuildOptions(top="chip")).design
+    with pytest.raises(RoutingFailed) as info:
+        make_layout(design, pdk, utilization=0.85, route_options=RouteOptions(rounds=0))
+    msg = str(info.value)
+    assert re.search(r"^\d+ of \d+ nets could not be routed \(", msg)
+    assert re.search(r"wire demand is \d+% of the tracks", msg)
+    assert 0.05 <= float(re.search(r"--utilization (\d\.\d\d)", msg).group(1)) < 0.85
