@@ -41,6 +41,9 @@ def main() -> None:
     ap.add_argument("--models", default="", help="lay out random int models of these layer sizes, e.g. 6-4-2,16-12-4")
     ap.add_argument("--layout-utilization", type=float, default=0.4,
                     help="utilization of the routed layouts (--route-sizes, --models)")
+    ap.add_argument("--device-deck", default=None, metavar="SKY130_LVS",
+                    help="with --models: also run the official transistor-level LVS deck (kept outside the "
+                         "project) with Debian's klayout on each routed model, decaps in the reference")
     ap.add_argument("--rounds", type=int, default=None, help="negotiation rounds for --models (default: the router's)")
     args = ap.parse_args()
     pdk = load_pdk("sky130")
@@ -84,10 +87,22 @@ def main() -> None:
               f"(HPWL {lay.placement.hpwl_nm() / 1e6:.2f} mm)")
 
     if args.models:
-        model_ladder(pdk, args.models.split(","), args.rounds, args.layout_utilization)
+        model_ladder(pdk, args.models.split(","), args.rounds, args.layout_utilization, args.device_deck)
 
 
-def model_ladder(pdk, specs: list[str], rounds: int | None, utilization: float = 0.4) -> None:
+def device_lvs(pdk, lay, deck: Path, label: str) -> None:
+    """Official transistor-level LVS of a routed layout (prints its verdict)."""
+    from layoutgen.layout import write_layout_files
+    from layoutgen.physical.place import decap_instances
+    from verify_lvs import device_level_lvs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        gds = write_layout_files(lay, Path(tmp), lay.placement.top, "gds")
+        print(f"{label:>10} ", end="", flush=True)
+        device_level_lvs(deck, gds, lay.design, Path(tmp), decap_instances(lay.placement, pdk))
+
+
+def model_ladder(pdk, specs: list[str], rounds: int | None, utilization: float = 0.4, device_deck=None) -> None:
     import numpy as np
 
     from layoutgen.build import BuildOptions, compile_model
@@ -127,6 +142,8 @@ def model_ladder(pdk, specs: list[str], rounds: int | None, utilization: float =
         print(f"{spec:>10} {n_w:>7} {cells:>6} {dt:>7.1f} {die:>9.0f} {p.utilization:>5.2f} "
               f"{lay.wire_length_nm / 1e6:>8.2f} {p.hpwl_nm() / 1e6:>8.2f} {0:>8} {peak:>8.0f}", flush=True)
         done.append((cells, dt))
+        if device_deck:
+            device_lvs(pdk, lay, Path(device_deck), spec)
     for (n0, t0), (n1, t1) in zip(done, done[1:]):
         if n1 != n0:
             print(f"time growth {n0} -> {n1} cells: x{t1 / t0:.2f} (exponent {math.log(t1 / t0) / math.log(n1 / n0):.2f})")

@@ -221,7 +221,7 @@ def main(argv=None) -> int:
     return 0 if result.match != args.fault else 1
 
 
-def device_level_lvs(deck: Path, gds: Path, design, out: Path) -> bool:
+def device_level_lvs(deck: Path, gds: Path, design, out: Path, rail_cells=()) -> bool:
     """Run a transistor-level deck (the efabless sky130 KLayout LVS deck, kept outside the project)
     with Debian's klayout on the same layout; the reference CDL comes from the netlist IR."""
     import shutil
@@ -230,7 +230,7 @@ def device_level_lvs(deck: Path, gds: Path, design, out: Path) -> bool:
     from layoutgen.verify.lvs_cdl import write_reference_cdl
 
     cdl_dir = deck.parent / "standard_cells" / "hd_cdl"
-    cdl = write_reference_cdl(design, out / "bench_lvs.cdl", lambda cell: cdl_dir / f"{cell}.cdl")
+    cdl = write_reference_cdl(design, out / "bench_lvs.cdl", lambda cell: cdl_dir / f"{cell}.cdl", rail_cells)
     klayout = shutil.which("klayout")
     if klayout is None:
         raise SystemExit("device-level LVS needs Debian's klayout (apt-get install klayout)")

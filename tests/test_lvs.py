@@ -276,6 +276,15 @@ def test_reference_cdl_for_device_level_lvs(tmp_path, pdk):
     assert "Xu_inv1 y VGND VGND VPWR VPWR out sky130_fd_sc_hd__inv_1" in lines
     assert "Xu_blk1 mid b out VPWR VGND blk" in lines
     assert lines.index(".ENDS blk") < lines.index(".SUBCKT lvs_hier a b out VPWR VGND")
+    # the placement's decaps (transistors a device-level deck extracts) join the top circuit on the rails
+    path = write_reference_cdl(hier_design(pdk), tmp_path / "ref2.cdl", views.cdl,
+                               rail_cells=[("FILL_3_10", "sky130_fd_sc_hd__decap_4")])
+    lines = path.read_text().splitlines()
+    assert sum(ln.startswith(".include ") for ln in lines) == 3
+    assert lines.index("XFILL_3_10 VGND VGND VPWR VPWR sky130_fd_sc_hd__decap_4") == lines.index(".ENDS lvs_hier") - 1
+    with pytest.raises(LayoutgenError, match="not a rail-only cell"):
+        write_reference_cdl(hier_design(pdk), tmp_path / "bad.cdl", views.cdl,
+                            rail_cells=[("x", "sky130_fd_sc_hd__inv_1")])
 
 
 def test_placed_unrouted_layout_has_clean_power_and_every_signal_pin_floating(tmp_path, pdk):

@@ -124,6 +124,18 @@ def filler_masters(pdk: Pdk, decap: bool) -> dict[int, str]:
     return dict(sorted(out.items(), reverse=True))
 
 
+def decap_instances(placement: Placement, pdk: Pdk) -> list[tuple[str, str]]:
+    """(instance name, cell) of every decap the placement filled gaps with: physical cells that hold
+    transistors on the rails, which a device-level LVS reference must list."""
+    base = re.sub(r"_\d+$", "", pdk.library.role("decap").name)
+    out = []
+    for k in np.flatnonzero(placement.kind == FILLER).tolist():
+        cell = placement.masters[int(placement.master_of[k])]
+        if re.sub(r"_\d+$", "", cell) == base:
+            out.append((placement.names[k], cell))
+    return out
+
+
 def _sites(width_nm: int, site_nm: int, cell: str) -> int:
     if width_nm % site_nm:
         raise PlacementError(f"cell {cell} is {width_nm} nm wide, not a whole number of {site_nm} nm sites")

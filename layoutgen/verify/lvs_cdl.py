@@ -3,14 +3,16 @@
 One .SUBCKT per Module (ports LSB first, then VPWR VGND), one X line per instance with the cell's
 pins in the order of its own CDL .SUBCKT line, body pins on their rails (VPB -> VPWR, VNB -> VGND),
 and an .include of each cell's CDL. `cell_cdl(cell)` gives the CDL file of a cell (for example the
-cell netlists that come with the LVS deck, whose device names the deck expects).
+cell netlists that come with the LVS deck, whose device names the deck expects). `rail_cells` adds
+physical cells that only touch the rails (the decaps of a placement: they hold transistors that a
+device-level deck extracts) to the top circuit.
 """
 from __future__ import annotations
 
 import os
 import re
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 from ..errors import LayoutgenError
 from ..netlist.ir import Design, Module
@@ -37,9 +39,11 @@ def _spice_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_\[\]<>.$#]", "_", name)
 
 
-def design_to_cdl(design: Design, cell_cdl: Callable[[str], Path]) -> str:
+def design_to_cdl(design: Design, cell_cdl: Callable[[str], Path], rail_cells: Sequence[tuple[str, str]] = ()) -> str:
+    """rail_cells: (instance name, cell name) of rail-only physical cells placed in the top module."""
     lib = design.library
-    cells = sorted({i.master for m in design.modules.values() for i in m.instances if i.master not in design.modules})
+    cells = sorted({i.master for m in design.modules.values() for i in m.instances if i.master not in design.modules}
+                   | {cell for _name, cell in rail_cells})
     orders = {}
     out = []
     for cell in cells:
@@ -47,13 +51,22 @@ def design_to_cdl(design: Design, cell_cdl: Callable[[str], Path]) -> str:
         orders[cell] = cdl_pin_order(path, cell)
         out.append(f".include {os.fspath(path)}")
     for name in _post_order(design):
-        out += _module_cdl(design.modules[name], design, orders, lib)
+        lines = _module_cdl(design.modules[name], design, orders, lib)
+        if name == design.top:
+            rails = {"VPWR": POWER_NET, "VPB": POWER_NET, "VGND": GROUND_NET, "VNB": GROUND_NET}
+            for inst, cell in rail_cells:
+                pins = orders[cell]
+                if any(pin not in rails for pin in pins):
+                    raise LayoutgenError(f"{cell} has pins other than the rails ({' '.join(pins)}); it is not a rail-only cell")
+                lines.insert(-1, f"X{_spice_name(inst)} {' '.join(rails[pin] for pin in pins)} {cell}")
+        out += lines
     return "\n".join(out) + "\n"
 
 
-def write_reference_cdl(design: Design, path, cell_cdl: Callable[[str], Path]) -> Path:
+def write_reference_cdl(design: Design, path, cell_cdl: Callable[[str], Path],
+                        rail_cells: Sequence[tuple[str, str]] = ()) -> Path:
     path = Path(path)
-    text = design_to_cdl(design, cell_cdl)
+    text = design_to_cdl(design, cell_cdl, rail_cells)
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(text)
     os.replace(tmp, path)
