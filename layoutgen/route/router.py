@@ -36,7 +36,7 @@ LAYERS = 4
 @dataclass(frozen=True)
 class RouteOptions:
     rounds: int = 40  # negotiation rounds after the first pass
-    margin: int = 8  # search window around a connection's bounding box, in grid steps
+    margin: int = 4  # search window around a connection's bounding box, in grid steps (grows with strikes)
     present: float = 2.0  # first cost of sharing a node, in grid steps; grows each round
     present_growth: float = 1.5
     history: float = 1.0  # added to a node's cost for every round it stays overused
