@@ -50,6 +50,13 @@ class LayoutResult:
         return caps
 
 
+# Estimated demand (90th percentile of 16 x 16 bins, layoutgen.physical.congestion) that the layouts
+# measured so far routed at: 0.48-0.55 routed, 0.54-0.63 and above did not always (docs/physical.md);
+# far above it (digits at utilization 0.4: 1.25) the router cannot finish.
+ROUTABLE_DEMAND = 0.5
+HOPELESS_DEMAND = 0.8
+
+
 class RoutingFailed(LayoutgenError):
     """Some nets could not be routed."""
 
@@ -60,7 +67,12 @@ def io_margin_nm(pdk: Pdk) -> int:
 
 
 def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float = 0.4, aspect_ratio: float = 1.0,
-                clock_tree: bool = True, route_options: RouteOptions = RouteOptions(), log=None) -> LayoutResult:
+                clock_tree: bool = True, route_options: RouteOptions = RouteOptions(), log=None,
+                max_wire_demand: float | None = HOPELESS_DEMAND) -> LayoutResult:
+    """Place, build the clock tree and power grid, route, and make the GDS library.
+
+    A placement whose estimated wire demand (wire_demand) is above `max_wire_demand` is refused before
+    routing: the router would negotiate for hours and not finish (None: route anyway)."""
     tech = pdk.tech
     placement = place(design, pdk, pdk_root=pdk_root,
                       options=PlaceOptions(utilization=utilization, aspect_ratio=aspect_ratio,
@@ -70,6 +82,15 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
         tree = insert_clock_tree(design, pdk, placement, max_fanout=16)
         design, placement = tree.design, tree.placement
         clock = clock_skew(tree, pdk)
+    if max_wire_demand is not None:
+        demand = wire_demand(placement, pdk)
+        if demand > max_wire_demand:
+            raise RoutingFailed(
+                f"the placement asks for more wire than the tracks hold: the estimated wire demand is {demand:.0%} "
+                f"of the tracks in the busiest tenth of the die (layouts route up to about "
+                f"{ROUTABLE_DEMAND:.0%}); lower --utilization, e.g. --utilization "
+                f"{suggested_utilization(placement.utilization, demand):.2f}"
+            )
     power = power_grid(placement, tech)
     m2, m3 = tech.routing["met2"], tech.routing["met3"]
     origin = (placement.core[0] + m2.track_offset_nm, placement.core[1] + m3.track_offset_nm)
@@ -119,9 +140,6 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
     return LayoutResult(design, placement, power, result, lib, wl, clock)
 
 
-# Estimated demand (90th percentile of 16 x 16 bins, layoutgen.physical.congestion) that the layouts
-# measured so far routed at: 0.48-0.55 routed, 0.54-0.63 and above did not always (docs/physical.md).
-ROUTABLE_DEMAND = 0.5
 
 
 def wire_demand(placement: Placement, pdk: Pdk, bins: int = 16) -> float:

@@ -45,3 +45,27 @@ def test_routing_failure_names_nets_and_suggests_a_utilization(pdk):
     assert re.search(r"^\d+ of \d+ nets could not be routed \(", msg)
     assert re.search(r"wire demand is \d+% of the tracks", msg)
     assert 0.05 <= float(re.search(r"--utilization (\d\.\d\d)", msg).group(1)) < 0.85
+
+
+def test_hopeless_placement_is_refused_before_routing(pdk):
+    """Far more estimated wire demand than the tracks hold: refused at once with a utilization to try,
+    instead of hours of negotiation; max_wire_demand=None routes anyway."""
+    import re
+    import time
+
+    import pytest
+
+    from layoutgen.layout import HOPELESS_DEMAND, RoutingFailed
+    from layoutgen.route import RouteOptions
+
+    model = random_int_model(seed=5, sizes=[16, 12, 4], input_bits=4, weight_range=(-3, 3), act_bits=4)
+    design = compile_model(model, pdk, BuildOptions(top="chip")).design
+    t0 = time.perf_counter()
+    with pytest.raises(RoutingFailed, match="asks for more wire than the tracks hold") as info:
+        make_layout(design, pdk, utilization=0.9)
+    assert time.perf_counter() - t0 < 30
+    demand = int(re.search(r"wire demand is (\d+)%", str(info.value)).group(1))
+    assert demand > 100 * HOPELESS_DEMAND
+    assert float(re.search(r"--utilization (\d\.\d\d)", str(info.value)).group(1)) < 0.9
+    with pytest.raises(RoutingFailed, match="could not be routed"):
+        make_layout(design, pdk, utilization=0.9, max_wire_demand=None, route_options=RouteOptions(rounds=0))
