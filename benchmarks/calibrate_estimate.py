@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from layoutgen.build import BuildOptions, compile_model
+from layoutgen.estimate.samples import random_mlp
 from layoutgen.estimate.spec import from_int_model
 from layoutgen.model import IntLayer, IntModel
 from layoutgen.pdk import load_pdk
@@ -49,20 +50,6 @@ def random_layer(n_in: int, n_out: int, wbits: int, abits: int, seed: int) -> In
 def features(layer) -> list[float]:
     return [1.0, np.log(layer.act_bits), np.log(layer.n_out), np.log(layer.n_in),
             np.log(layer.csd_digits / layer.n_weights)]
-
-
-def random_mlp(sizes, wbits, abits, seed) -> IntModel:
-    """A valid int-v1 MLP with uniform random weights (hidden layers ReLU, clipped to abits); as tests/test_estimate.py."""
-    rng = np.random.default_rng(seed)
-    top = (1 << (wbits - 1)) - 1
-    layers = []
-    for k in range(len(sizes) - 1):
-        W = rng.integers(-top, top + 1, (sizes[k + 1], sizes[k]), dtype=np.int64)
-        last = k == len(sizes) - 2
-        shift = 0 if last else int(np.ceil(np.log2(top * sizes[k])))
-        layers.append(IntLayer(W, rng.integers(-8, 9, sizes[k + 1]).astype(np.int64), shift, not last,
-                               0 if last else abits))
-    return IntModel(abits, layers)
 
 
 VALIDATION = [([48, 24, 8], 3, 6, 8.0), ([100, 40], 6, 4, 6.0), ([20, 60, 12], 5, 7, 12.0)]

@@ -16,7 +16,8 @@ from layoutgen.estimate import (PlanOptions, csd_digit_counts, estimate, expecte
                                 from_int_model, from_shapes, gross_dies_per_wafer, load_calibration, parse_layers,
                                 wafers_needed, yield_murphy, yield_poisson)
 from layoutgen.estimate.plan import cut_bits, partition
-from layoutgen.model import IntLayer, IntModel, load_model
+from layoutgen.estimate.samples import random_mlp
+from layoutgen.model import load_model
 from layoutgen.pdk import load_pdk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,22 +33,6 @@ def pdk():
 @pytest.fixture(scope="module")
 def calib(pdk):
     return load_calibration(pdk.data_dir)
-
-
-def random_mlp(sizes, wbits, abits, seed) -> IntModel:
-    """A valid int-v1 MLP with uniform random weights (hidden layers ReLU, clipped to abits)."""
-    rng = np.random.default_rng(seed)
-    top = (1 << (wbits - 1)) - 1
-    layers = []
-    for k in range(len(sizes) - 1):
-        W = rng.integers(-top, top + 1, (sizes[k + 1], sizes[k]), dtype=np.int64)
-        last = k == len(sizes) - 2
-        shift = 0 if last else int(np.ceil(np.log2(top * sizes[k])))
-        layers.append(IntLayer(W, rng.integers(-8, 9, sizes[k + 1]).astype(np.int64), shift, not last,
-                               0 if last else abits))
-    model = IntModel(abits, layers)
-    model.validate("test model")
-    return model
 
 
 def relative_error(model, pdk, calib, stage_depth=8.0) -> float:
