@@ -82,15 +82,14 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
         tree = insert_clock_tree(design, pdk, placement, max_fanout=16)
         design, placement = tree.design, tree.placement
         clock = clock_skew(tree, pdk)
-    if max_wire_demand is not None:
-        demand = wire_demand(placement, pdk)
-        if demand > max_wire_demand:
-            raise RoutingFailed(
-                f"the placement asks for more wire than the tracks hold: the estimated wire demand is {demand:.0%} "
-                f"of the tracks in the busiest tenth of the die (layouts route up to about "
-                f"{ROUTABLE_DEMAND:.0%}); lower --utilization, e.g. --utilization "
-                f"{suggested_utilization(placement.utilization, demand):.2f}"
-            )
+    demand = wire_demand(placement, pdk)
+    if max_wire_demand is not None and demand > max_wire_demand:
+        raise RoutingFailed(
+            f"the placement asks for more wire than the tracks hold: the estimated wire demand is {demand:.0%} "
+            f"of the tracks in the busiest tenth of the die (layouts route up to about "
+            f"{ROUTABLE_DEMAND:.0%}); lower --utilization, e.g. --utilization "
+            f"{suggested_utilization(placement.utilization, demand):.2f}"
+        )
     power = power_grid(placement, tech)
     m2, m3 = tech.routing["met2"], tech.routing["met3"]
     origin = (placement.core[0] + m2.track_offset_nm, placement.core[1] + m3.track_offset_nm)
@@ -101,11 +100,11 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
     die = placement.die
     grid = RouteGrid.covering(tech, (die[0] + inset, die[1], die[2] - inset, die[3]), origin)
     met2_boxes = []
-    for shape in power.shapes:
-        if shape.layer == "met4" and shape.purpose == "drawing":
-            grid.block_box("met4", shape.box, tech)
+    for shape in power.shapes:  # met4 straps, met1 rails
+        if shape.layer in ("met1", "met4") and shape.purpose == "drawing":
+            grid.block_box(shape.layer, shape.box, tech)
     for shape in power.stack.shapes:
-        if shape.layer in ("met2", "met3", "met4"):
+        if shape.layer in ("met1", "met2", "met3", "met4"):
             for cx, cy in power.stack_refs:
                 x0, y0, x1, y1 = shape.box
                 box = (x0 + cx, y0 + cy, x1 + cx, y1 + cy)
@@ -114,7 +113,7 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
                     met2_boxes.append(box)
     access = PinAccess(pdk, pdk_root)
     terminals = logic_terminals(placement, access, grid, Obstacles(met2_boxes, m2.spacing_nm))
-    _block_met1(grid, placement, power, terminals, access, tech)
+    _block_cell_met1(grid, placement, terminals, access, tech)
     pins = io_pins(placement, grid)
     for p in pins:
         i = 0 if p.edge == "left" else grid.nx - 1
@@ -123,7 +122,6 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
     if result.unrouted:
         names = net_names(placement)
         listed = ", ".join(names.get(n, f"net {n}") for n in result.unrouted[:10])
-        demand = wire_demand(placement, pdk)
         raise RoutingFailed(
             f"{len(result.unrouted)} of {result.stats['nets']} nets could not be routed ({listed}"
             f"{', ...' if len(result.unrouted) > 10 else ''}); the estimated wire demand is {demand:.0%} of the "
@@ -146,8 +144,8 @@ def wire_demand(placement: Placement, pdk: Pdk, bins: int = 16) -> float:
     """Estimated wire demand over track supply in the busiest tenth of the core's bins."""
     c = placement.cells
     pc = c.pin_cell
-    cx = (placement.x[: c.n_cells] + placement.width_nm[: c.n_cells] // 2)[pc] - placement.core[0]
-    cy = (placement.y[: c.n_cells] + placement.row_nm // 2)[pc] - placement.core[1]
+    cx, cy = placement.centres()
+    cx, cy = cx[pc] - placement.core[0], cy[pc] - placement.core[1]
     w, h = placement.core[2] - placement.core[0], placement.core[3] - placement.core[1]
     ratio = demand_ratio(c.pin_net, cx, cy, c.n_nets, w, h, track_supply(pdk), bins, PlaceOptions().max_fanout)
     return float(np.percentile(ratio, 90))
@@ -159,17 +157,9 @@ def suggested_utilization(utilization: float, demand: float) -> float:
     return max(0.05, min(utilization, utilization * (ROUTABLE_DEMAND / max(demand, 1e-9)) ** 2))
 
 
-def _block_met1(grid: RouteGrid, placement: Placement, power: PowerGrid, terminals: list[Terminal],
-                access: PinAccess, tech) -> None:
-    """met1 routing stays clear of the rails, the power via stacks, every cell's own met1 and the pin pads."""
-    for shape in power.shapes:
-        if shape.layer == "met1":
-            grid.block_box("met1", shape.box, tech)
-    for shape in power.stack.shapes:
-        if shape.layer == "met1":
-            x0, y0, x1, y1 = shape.box
-            for cx, cy in power.stack_refs:
-                grid.block_box("met1", (x0 + cx, y0 + cy, x1 + cx, y1 + cy), tech)
+def _block_cell_met1(grid: RouteGrid, placement: Placement, terminals: list[Terminal], access: PinAccess,
+                     tech) -> None:
+    """met1 routing stays clear of every cell's own met1 and of the pin pads."""
     for c in range(len(placement.names)):
         master = placement.masters[int(placement.master_of[c])]
         x, y = int(placement.x[c]), int(placement.y[c])

@@ -51,8 +51,8 @@ def test_routability_rounds_lower_the_peak_demand(pdk):
     def peak(p):
         c = p.cells
         pc = c.pin_cell
-        cx = (p.x[: c.n_cells] + p.width_nm[: c.n_cells] // 2)[pc] - p.core[0]
-        cy = (p.y[: c.n_cells] + p.row_nm // 2)[pc] - p.core[1]
+        cx, cy = p.centres()
+        cx, cy = cx[pc] - p.core[0], cy[pc] - p.core[1]
         w, h = p.core[2] - p.core[0], p.core[3] - p.core[1]
         return demand_ratio(c.pin_net, cx, cy, c.n_nets, w, h, track_supply(pdk), 12, 64).max()
 

@@ -82,9 +82,7 @@ def defect_sites(design: Design, pdk: Pdk, placement: Placement, net_names: list
             sinks.setdefault(net, []).append((c, name))
 
     # wire area per net from the half-perimeter box of its pins
-    w = placement.width_nm[:n]
-    cx = placement.x[:n] + w // 2
-    cy = placement.y[:n] + placement.row_nm // 2
+    cx, cy = placement.centres()
     order = np.argsort(cells.pin_net, kind="stable")
     nets_sorted = cells.pin_net[order]
     starts = np.flatnonzero(np.r_[True, nets_sorted[1:] != nets_sorted[:-1]])

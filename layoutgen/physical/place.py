@@ -102,14 +102,16 @@ class Placement:
         logic = self.width_nm[self.kind == LOGIC].sum() * self.row_nm
         return float(logic) / core_area
 
+    def centres(self) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) in nm of the centre of every logic cell, where the wire estimates put its pins."""
+        n = self.cells.n_cells
+        return self.x[:n] + self.width_nm[:n] // 2, self.y[:n] + self.row_nm // 2
+
     def hpwl_nm(self) -> int:
         """Half-perimeter wire length over all nets, pins taken at their cell's centre."""
-        c = self.cells
-        pc = c.pin_cell
-        w = self.width_nm[: c.n_cells]
-        cx = self.x[: c.n_cells] + w // 2
-        cy = self.y[: c.n_cells] + self.row_nm // 2
-        return hpwl_nm(c.pin_net, cx[pc], cy[pc])
+        pc = self.cells.pin_cell
+        cx, cy = self.centres()
+        return hpwl_nm(self.cells.pin_net, cx[pc], cy[pc])
 
 
 def filler_masters(pdk: Pdk, decap: bool) -> dict[int, str]:
