@@ -18,7 +18,8 @@ from ..netlist.ir import Design
 from ..pdk.core import Pdk
 from .flat import FlatCells, flat_cells
 from .congestion import TrackSupply
-from .globalplace import STRATEGIES, Region, Routability, global_place
+from .anneal import AnnealOptions, anneal_rows
+from .globalplace import STRATEGIES, Region, Routability, global_place, port_anchors
 from .rows import fill_gaps, pack_row, tap_reserve
 from .wirelength import hpwl_nm
 
@@ -37,6 +38,7 @@ class PlaceOptions:
     decap: bool = True  # fill gaps of 3+ sites with decap cells instead of plain fill
     rounds: int = 4  # global placement rounds
     refine: int = 0  # detailed placement passes (rows re-ordered and re-packed towards their cells' nets)
+    anneal: int = 1000  # detailed placement: annealing move attempts per logic cell (0 = off)
     routability: int = 2  # rounds that inflate cells where the estimated wire demand is high (0 = off)
     max_fanout: int = 64  # larger nets (clock, constants) are ignored by global placement
     strategy: str = "dataflow"  # or the baselines "netlist" (netlist order) / "random" (seeded shuffle)
@@ -51,6 +53,8 @@ class PlaceOptions:
             raise PlacementError(f"unknown placement strategy '{self.strategy}'; choose one of {', '.join(STRATEGIES)}")
         if self.margin_nm < 0:
             raise PlacementError(f"margin {self.margin_nm} nm is negative")
+        if self.anneal < 0:
+            raise PlacementError(f"anneal moves per cell {self.anneal} is negative; use 0 to switch annealing off")
         if self.refine < 0:
             raise PlacementError(f"refine passes {self.refine} is negative")
         if self.routability < 0:
@@ -185,6 +189,10 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
         if rows is not None:
             if options.strategy == "dataflow":
                 rows = _refine_rows(rows, cells, w_sites, region, pitch, options.refine, options.max_fanout)
+                rows = anneal_rows(rows, cells.pin_cell, cells.pin_net, cells.n_nets, w_sites[:cells.n_cells],
+                                   n_rows, row_sites, site_nm, row_nm,
+                                   port_anchors(cells, region), options.max_fanout,
+                                   AnnealOptions(moves_per_cell=options.anneal))
             break
         row_sites += max(1, row_sites // 50)
     else:

@@ -1,0 +1,223 @@
+"""Detailed placement by simulated annealing on legal row positions.
+
+Global placement (quadratic solves and bisection spreading) gets the dataflow right but leaves the
+compressor trees' local order rough: measured on digits' first layer, annealing the same cells cuts
+half-perimeter wire by a further 25-40%. Every move keeps the placement legal: a cell moves to free
+sites of a row or swaps with a cell of the same width; tap cells never move.
+
+Cells may move to free sites only inside their density bin; between bins they only swap with a cell of
+the same width, so every bin keeps the cell area global placement gave it. Letting the wire-length pull
+move area between bins packed cells into spots the router could not serve (measured on 16-12-4 at
+utilization 0.4: a cap of 1.3x the utilization on 4-row bins left 751 nets unrouted, keeping the area
+on 4-row bins routed it with 10% less wire; the row packing of `refine` left 571).
+
+The loop is compiled with numba: a Python loop manages about 0.3 M moves/s, this one tens of millions.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+FREE, TAP_SITE = -1, -2
+
+
+@dataclass(frozen=True)
+class AnnealOptions:
+    moves_per_cell: int = 1000  # move attempts per logic cell over the whole schedule (0 = off)
+    bin_rows: int = 8  # density bin height in rows (its width is the same length in sites)
+    seed: int = 0
+
+
+@njit(cache=True)
+def _net_cost(net, net_ptr, net_cells, fixed_box, cx, cy):
+    x0, x1, y0, y1 = fixed_box[net, 0], fixed_box[net, 1], fixed_box[net, 2], fixed_box[net, 3]
+    for k in range(net_ptr[net], net_ptr[net + 1]):
+        c = net_cells[k]
+        if cx[c] < x0:
+            x0 = cx[c]
+        if cx[c] > x1:
+            x1 = cx[c]
+        if cy[c] < y0:
+            y0 = cy[c]
+        if cy[c] > y1:
+            y1 = cy[c]
+    return (x1 - x0) + (y1 - y0)
+
+
+@njit(cache=True)
+def _affected(a, b, cell_ptr, cell_nets, stamp, tick, out):
+    m = 0
+    for c in (a, b):
+        if c < 0:
+            continue
+        for k in range(cell_ptr[c], cell_ptr[c + 1]):
+            nt = cell_nets[k]
+            if stamp[nt] != tick:
+                stamp[nt] = tick
+                out[m] = nt
+                m += 1
+    return m
+
+
+@njit(cache=True)
+def _anneal(occ, row, site, w, cx, cy, site_nm, row_nm, net_ptr, net_cells, cell_ptr, cell_nets, fixed_box,
+            movable, bin_rows, bin_sites, n_bin_cols, moves, seed):
+    np.random.seed(seed)
+    R, S = occ.shape
+    n = len(w)
+    cand = np.flatnonzero(movable)
+    if len(cand) == 0 or moves == 0:
+        return 0.0
+    stamp = np.zeros(len(net_ptr) - 1, np.int64)
+    buf = np.empty(len(net_ptr) - 1, np.int64)
+    tick = 0
+    # starting temperature: the mean uphill change of small random moves
+    win_s = max(4, S // 8)
+    win_r = max(1, R // 8)
+    total_gain = 0.0
+    # sample deltas to set the temperature scale
+    acc_sum, acc_n = 0.0, 0
+    for _ in range(min(2000, 20 * len(cand))):
+        a = cand[np.random.randint(len(cand))]
+        tick += 1
+        m = _affected(a, -1, cell_ptr, cell_nets, stamp, tick, buf)
+        before = 0.0
+        for k in range(m):
+            before += _net_cost(buf[k], net_ptr, net_cells, fixed_box, cx, cy)
+        ox, oy = cx[a], cy[a]
+        cx[a] = ox + (np.random.random() - 0.5) * 2 * 4 * site_nm * w[a]
+        cy[a] = oy + (np.random.random() - 0.5) * 2 * row_nm
+        after = 0.0
+        for k in range(m):
+            after += _net_cost(buf[k], net_ptr, net_cells, fixed_box, cx, cy)
+        cx[a], cy[a] = ox, oy
+        if after > before:
+            acc_sum += after - before
+            acc_n += 1
+    T = max(acc_sum / max(acc_n, 1), 1.0)
+    stages = 40
+    per_stage = max(1, moves // stages)
+    for stage in range(stages):
+        frac = 1.0 - stage / stages
+        ws = max(2, int(win_s * frac))
+        wr = max(1, int(win_r * frac + 0.5))
+        for _ in range(per_stage):
+            a = cand[np.random.randint(len(cand))]
+            ra, sa, wa = row[a], site[a], w[a]
+            r2 = ra + np.random.randint(-wr, wr + 1)
+            s2 = sa + np.random.randint(-ws, ws + 1)
+            if r2 < 0 or r2 >= R or s2 < 0 or s2 + wa > S or (r2 == ra and s2 == sa):
+                continue
+            # what lies under the target span: free sites, a itself, or exactly one same-width cell
+            b = -1
+            ok = True
+            for s in range(s2, s2 + wa):
+                o = occ[r2, s]
+                if o == FREE or o == a:
+                    continue
+                if o == TAP_SITE or not movable[o] or w[o] != wa or site[o] != s2 or row[o] != r2:
+                    ok = False
+                    break
+                b = o
+            if not ok:
+                continue
+            # a move to free sites stays inside its density bin; between bins only equal-width swaps
+            if b < 0:
+                ba = (ra // bin_rows) * n_bin_cols + min((sa + wa // 2) // bin_sites, n_bin_cols - 1)
+                bt = (r2 // bin_rows) * n_bin_cols + min((s2 + wa // 2) // bin_sites, n_bin_cols - 1)
+                if ba != bt:
+                    continue
+            tick += 1
+            m = _affected(a, b, cell_ptr, cell_nets, stamp, tick, buf)
+            before = 0.0
+            for k in range(m):
+                before += _net_cost(buf[k], net_ptr, net_cells, fixed_box, cx, cy)
+            oxa, oya = cx[a], cy[a]
+            nxa = (s2 + wa / 2.0) * site_nm
+            nya = (r2 + 0.5) * row_nm
+            cx[a], cy[a] = nxa, nya
+            if b >= 0:
+                oxb, oyb = cx[b], cy[b]
+                cx[b], cy[b] = oxa, oya
+            after = 0.0
+            for k in range(m):
+                after += _net_cost(buf[k], net_ptr, net_cells, fixed_box, cx, cy)
+            d = after - before
+            if d <= 0 or np.random.random() < np.exp(-d / T):
+                total_gain -= d
+                for s in range(sa, sa + wa):
+                    occ[ra, s] = FREE
+                if b >= 0:
+                    for s in range(sa, sa + wa):
+                        occ[ra, s] = b
+                    row[b], site[b] = ra, sa
+                for s in range(s2, s2 + wa):
+                    occ[r2, s] = a
+                row[a], site[a] = r2, s2
+            else:
+                cx[a], cy[a] = oxa, oya
+                if b >= 0:
+                    cx[b], cy[b] = oxb, oyb
+        T *= 0.85
+    return total_gain
+
+
+def _csr(keys: np.ndarray, values: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(keys, kind="stable")
+    ptr = np.zeros(n_keys + 1, np.int64)
+    np.cumsum(np.bincount(keys, minlength=n_keys), out=ptr[1:])
+    return ptr, values[order].astype(np.int64)
+
+
+def anneal_rows(rows, pin_cell: np.ndarray, pin_net: np.ndarray, n_nets: int, widths: np.ndarray,
+                n_rows: int, row_sites: int, site_nm: int, row_nm: int,
+                anchors: dict[int, tuple[float, float]], max_fanout: int, options: AnnealOptions):
+    """The legal rows (cell indices, their sites, tap sites) after annealing, in the same form."""
+    n = len(widths)
+    if options.moves_per_cell <= 0 or n == 0:
+        return rows
+    occ = np.full((n_rows, row_sites), FREE, np.int64)
+    row = np.zeros(n, np.int64)
+    site = np.zeros(n, np.int64)
+    for r, (idx, xs, taps) in enumerate(rows):
+        row[idx] = r
+        site[idx] = xs
+        for c, s in zip(idx.tolist(), np.asarray(xs).tolist()):
+            occ[r, s : s + int(widths[c])] = c
+        for t in taps:
+            occ[r, int(t)] = TAP_SITE
+    w = widths.astype(np.int64)
+    deg = np.bincount(pin_net, minlength=n_nets)
+    anchored = np.zeros(n_nets, np.bool_)
+    anchored[list(anchors)] = True
+    # a port is a pin of its net: a net from a port to one cell still pulls that cell towards the edge
+    keep = (deg[pin_net] <= max_fanout) & ((deg[pin_net] > 1) | anchored[pin_net])
+    pc, pn = pin_cell[keep], pin_net[keep]
+    # one entry per (cell, net) pair: a cell with two pins on a net moves its box once
+    pair = np.unique(pn * n + pc)
+    pn, pc = pair // n, pair % n
+    net_ptr, net_cells = _csr(pn, pc, n_nets)
+    cell_ptr, cell_nets = _csr(pc, pn, n)
+    fixed_box = np.empty((n_nets, 4))
+    fixed_box[:, 0] = fixed_box[:, 2] = np.inf
+    fixed_box[:, 1] = fixed_box[:, 3] = -np.inf
+    for nid, (ax, ay) in sorted(anchors.items()):
+        if deg[nid] <= max_fanout:
+            fixed_box[nid] = (ax, ax, ay, ay)
+    cx = (site + w / 2.0) * site_nm
+    cy = (row + 0.5) * row_nm
+    bin_rows = max(1, options.bin_rows)
+    bin_sites = max(1, round(bin_rows * row_nm / site_nm))
+    n_bin_cols = -(-row_sites // bin_sites)
+    movable = np.ones(n, np.bool_)
+    _anneal(occ, row, site, w, cx, cy, float(site_nm), float(row_nm), net_ptr, net_cells, cell_ptr, cell_nets,
+            fixed_box, movable, bin_rows, bin_sites, n_bin_cols, int(options.moves_per_cell) * n,
+            int(options.seed))
+    out = []
+    for r, (_idx, _xs, taps) in enumerate(rows):
+        idx = np.flatnonzero(row == r)
+        idx = idx[np.argsort(site[idx], kind="stable")]
+        out.append((idx, site[idx].copy(), taps))
+    return out
