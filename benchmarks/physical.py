@@ -121,7 +121,7 @@ def model_ladder(pdk, specs: list[str], rounds: int | None, utilization: float =
             layers.append(IntLayer(rng.integers(-3, 4, (n_out, n_in)), rng.integers(-64, 64, n_out),
                                    int(max(0, np.log2(max(np.sqrt(n_in) * 3 * 8, 1)) - 3)), not last, 0 if last else 4))
         model = IntModel(4, layers)
-        design = compile_model(model, pdk, BuildOptions(top="chip")).design
+        design = compile_model(model, pdk, BuildOptions(top="chip", layout=True)).design
         opts = RouteOptions() if rounds is None else RouteOptions(rounds=rounds)
         t0 = time.perf_counter()
         unrouted, lay = 0, None

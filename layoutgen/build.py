@@ -80,7 +80,8 @@ def check_top_name(top: str) -> str:
 def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
     """The integer model as a pipelined netlist of PDK cells, with its figures."""
     progress = progress or Progress(False)
-    arith = ArithOptions(recoding=options.recoding, share=options.share, tile=options.tile)
+    arith = ArithOptions(recoding=options.recoding, share=options.share, tile=options.tile,
+                         local_inverters=options.layout)
     with progress.step("arithmetic (shared adder graph, compressor trees)"):
         net = build_network(model, pdk, options.top, arith)
     clock = None
@@ -127,7 +128,7 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         "n_weights": n_weights,
         "n_nonzero_weights": n_nonzero,
         **cell_fields(design, n_weights),
-        "options": {"recoding": options.recoding, "share": options.share},
+        "options": {"recoding": options.recoding, "share": options.share, "local_inverters": options.layout},
     }
     if options.tile:  # clustering pass (layoutgen/cluster): unique units, instances, reuse ratio
         report["options"]["tile"] = int(options.tile)

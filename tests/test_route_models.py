@@ -12,7 +12,7 @@ from conftest import random_int_model
 
 def test_mid_size_model_routes_completely(pdk):
     model = random_int_model(seed=5, sizes=[16, 12, 4], input_bits=4, weight_range=(-3, 3), act_bits=4)
-    design = compile_model(model, pdk, BuildOptions(top="chip")).design
+    design = compile_model(model, pdk, BuildOptions(top="chip", layout=True)).design
     layout = make_layout(design, pdk, utilization=0.4)
     routing = layout.routing
     assert routing.unrouted == []

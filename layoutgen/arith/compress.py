@@ -24,6 +24,7 @@ def sum_terms(ctx: ArithContext, terms: list[tuple[Word, int, int]], const: int,
     width = width_for_range(lo, hi)
     mod = 1 << width
     cols: list[list[tuple[float, int]]] = [[] for _ in range(width)]
+    own_inverters: dict[int, int] = {}
     for word, shift, sign in terms:
         bits, c = term_columns(word, shift, sign, width)
         const += c
@@ -32,7 +33,7 @@ def sum_terms(ctx: ArithContext, terms: list[tuple[Word, int, int]], const: int,
                 v = (1 if bit == ONE else 0) ^ int(inverted)
                 const += v << col
                 continue
-            net = ctx.inv(bit) if inverted else bit
+            net = ctx.inv_for(bit, own_inverters) if inverted else bit
             cols[col].append((ctx.t(net), net))
     const %= mod
     ones = [(const >> c) & 1 for c in range(width)]

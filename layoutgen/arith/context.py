@@ -16,9 +16,10 @@ def load_logic_delays(pdk_data_dir: Path) -> dict[str, dict[str, float]]:
 class ArithContext:
     """Adds cells through a ModuleBuilder, tracking each net's arrival time (in full-adder levels)."""
 
-    def __init__(self, builder: ModuleBuilder, delays: dict[str, dict[str, float]]):
+    def __init__(self, builder: ModuleBuilder, delays: dict[str, dict[str, float]], local_inverters: bool = False):
         self.b = builder
         self.delays = delays
+        self.local_inverters = local_inverters
         self.arrival: dict[int, float] = {}
         self._inv: dict[int, int] = {}
 
@@ -39,6 +40,16 @@ class ArithContext:
         if a not in self._inv:
             self._inv[a] = self._emit("inv", A=a)["Y"]
         return self._inv[a]
+
+    def inv_for(self, a: int, scope: dict[int, int]) -> int:
+        """The inverted bit for one consumer (a neuron's sum): with local_inverters each sum gets its own
+        inverter, so the inverted bit is not wired across the die next to the true bit, which reaches
+        every neuron anyway; otherwise one shared inverter per bit (fewer cells)."""
+        if not self.local_inverters or is_const(a):
+            return self.inv(a)
+        if a not in scope:
+            scope[a] = self._emit("inv", A=a)["Y"]
+        return scope[a]
 
     def xor(self, a: int, b: int) -> int:
         if is_const(a):

@@ -22,6 +22,9 @@ class ArithOptions:
     # inputs per weight tile; > 0 builds shared partial-sum units per tile (layoutgen/cluster/netlist.py)
     tile: int = 0
     tile_min_uses: int = 2  # a tile's partial sum becomes a shared unit when at least this many neurons use it
+    # one inverter per sum and inverted bit instead of one per bit: about 3% more cell area, and the
+    # inverted bits no longer run across the die (build --layout turns it on; layoutgen/arith/context.py)
+    local_inverters: bool = False
 
 
 AUTO_GROUP_LIMIT = 64

@@ -38,7 +38,7 @@ def build_network(model, pdk: Pdk, top: str, options: ArithOptions | None = None
         return build_tiled_network(model, pdk, top, options)
     module = Module(top)
     builder = ModuleBuilder(module, pdk.library)
-    ctx = ArithContext(builder, load_logic_delays(pdk.data_dir))
+    ctx = ArithContext(builder, load_logic_delays(pdk.data_dir), options.local_inverters)
     nb = int(model.input_bits)
     x_nets = [module.add_net(f"x[{k}]") for k in range(model.n_inputs * nb)]
     words = [Word(tuple(x_nets[i * nb : (i + 1) * nb]), 0, (1 << nb) - 1) for i in range(model.n_inputs)]

@@ -21,15 +21,14 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-from scipy.sparse import csr_matrix
 from scipy.ndimage import binary_dilation
-from scipy.sparse.csgraph import dijkstra
 
 from ..errors import LayoutgenError
 from .grid import BLOCKED, FREE, RouteGrid
+from .maze import window_path
 from .terminals import Terminal
 
-M2, M3, M4, M1 = 0, 1, 2, 3
+from .maze import M1, M2, M3, M4  # noqa: E402  (layer order of the node arrays)
 LAYERS = 4
 
 
@@ -190,54 +189,26 @@ class Router:
         occ[M3] = row3[:-2] + row3[1:-1] + row3[2:]
         px, py = float(g.px), float(g.py)
         cost = (self.hist[:, sl[0], sl[1]] + self.present * occ) * py  # in nm, like the wire lengths
-        ids = np.arange(LAYERS * N, dtype=np.int64).reshape(LAYERS, W, H)
-        # four slots per node, filled in place (no sorting): the previous and next node along the
-        # layer, the via down and the via up; an unused slot is a self loop that costs infinity
-        nbr = np.repeat(ids[..., None], 4, axis=3)
-        wt = np.full((LAYERS, W, H, 4), np.inf)
-
-        def link(a_sl, b_sl, ok_ab, la, lb, slot_ab, slot_ba, length):
-            # a -> b through slot_ab of a, b -> a through slot_ba of b, where ok_ab holds
-            nbr[(la,) + a_sl + (slot_ab,)][ok_ab] = ids[(lb,) + b_sl][ok_ab]
-            wt[(la,) + a_sl + (slot_ab,)][ok_ab] = (length + cost[(lb,) + b_sl])[ok_ab]
-            nbr[(lb,) + b_sl + (slot_ba,)][ok_ab] = ids[(la,) + a_sl][ok_ab]
-            wt[(lb,) + b_sl + (slot_ba,)][ok_ab] = (length + cost[(la,) + a_sl])[ok_ab]
-
-        lo_y, hi_y = (slice(None), slice(None, -1)), (slice(None), slice(1, None))
-        lo_x, hi_x = (slice(None, -1), slice(None)), (slice(1, None), slice(None))
-        every = (slice(None), slice(None))
         e2 = g.e2[i0:i1 + 1, j0:j1]
-        link(lo_y, hi_y, ok[M2, :, :-1] & ok[M2, :, 1:] & ((e2 == FREE) | (e2 == net)), M2, M2, 1, 0, py)
         e3 = g.e3[i0:i1, j0:j1 + 1]
-        link(lo_x, hi_x, ok[M3, :-1] & ok[M3, 1:] & (e3 == FREE), M3, M3, 1, 0, px)
         e4 = g.e4[i0:i1 + 1, j0:j1]
-        link(lo_y, hi_y, ok[M4, :, :-1] & ok[M4, :, 1:] & (e4 == FREE), M4, M4, 1, 0, py)
         e1 = g.e1[i0:i1, j0:j1 + 1]
-        link(lo_x, hi_x, ok[M1, :-1] & ok[M1, 1:] & (e1 == FREE), M1, M1, 1, 0, px)
-        via = 2.0 * py
-        link(every, every, ok[M2] & ok[M3], M2, M3, 3, 2, via)
-        link(every, every, ok[M1] & ok[M2], M1, M2, 3, 2, via)
+        step_y2 = ok[M2, :, :-1] & ok[M2, :, 1:] & ((e2 == FREE) | (e2 == net))
+        step_x3 = ok[M3, :-1] & ok[M3, 1:] & (e3 == FREE)
+        step_y4 = ok[M4, :, :-1] & ok[M4, :, 1:] & (e4 == FREE)
+        step_x1 = ok[M1, :-1] & ok[M1, 1:] & (e1 == FREE)
         # via3 only where both met3 row neighbours are clear of obstacles: a via2 + via3 stack's met3
         # pad is stretched along the row to the met3 minimum area (route.shapes)
-        link(every, every, ok[M3] & self.via3_ok[sl] & ok[M4], M3, M4, 3, 2, via)
-        graph = csr_matrix((wt.reshape(-1) + 1.0, nbr.reshape(-1), np.arange(0, 4 * LAYERS * N + 1, 4)),
-                           shape=(LAYERS * N, LAYERS * N))
-        starts = [ids[l, i - i0, j - j0] for l, i, j in tree if i0 <= i <= i1 and j0 <= j <= j1]
+        via34 = ok[M3] & self.via3_ok[sl] & ok[M4]
+        starts = np.array(sorted((l, i - i0, j - j0) for l, i, j in tree if i0 <= i <= i1 and j0 <= j <= j1),
+                          dtype=np.int64).reshape(-1, 3)
         tl, ti, tj = target
-        goal = int(ids[tl, ti - i0, tj - j0])
-        dist, pred, _ = dijkstra(graph, directed=True, indices=np.array(sorted(starts), np.int64), min_only=True,
-                                 return_predecessors=True)
-        if not np.isfinite(dist[goal]):
+        path = window_path(step_y2, step_x3, step_y4, step_x1, ok[M1] & ok[M2], ok[M2] & ok[M3], via34,
+                           np.ascontiguousarray(cost, dtype=np.float64), px, py, starts,
+                           np.array([tl, ti - i0, tj - j0], np.int64))
+        if len(path) == 0:
             return None
-        path = [goal]
-        while pred[path[-1]] >= 0:
-            path.append(int(pred[path[-1]]))
-        out = []
-        for v in reversed(path):
-            l, r = divmod(v, N)
-            i, j = divmod(r, H)
-            out.append((int(l), int(i + i0), int(j + j0)))
-        return out
+        return [(int(l), int(i) + i0, int(j) + j0) for l, i, j in path.tolist()]
 
     # ---------------------------------------------------------------- one net
     def route_net(self, net: int) -> bool:
