@@ -124,7 +124,7 @@ def build_tiled_network(model, pdk: Pdk, top: str, options: ArithOptions | None 
     module = Module(top)
     builder = ModuleBuilder(module, pdk.library)
     delays = load_logic_delays(pdk.data_dir)
-    ctx = ArithContext(builder, delays)
+    ctx = ArithContext(builder, delays, options.local_inverters)
     nb = int(model.input_bits)
     x_nets = [module.add_net(f"x[{i}]") for i in range(model.n_inputs * nb)]
     words = [Word(tuple(x_nets[i * nb : (i + 1) * nb]), 0, (1 << nb) - 1) for i in range(model.n_inputs)]
