@@ -56,12 +56,12 @@ def test_routability_rounds_lower_the_peak_demand(pdk):
         w, h = p.core[2] - p.core[0], p.core[3] - p.core[1]
         return demand_ratio(c.pin_net, cx, cy, c.n_nets, w, h, track_supply(pdk), 12, 64).max()
 
-    off = place(design, pdk, options=PlaceOptions(utilization=0.4, routability=0))
-    on = place(design, pdk, options=PlaceOptions(utilization=0.4, routability=2))
+    off = place(design, pdk, options=PlaceOptions(utilization=0.4, routability=0, anneal=0))
+    on = place(design, pdk, options=PlaceOptions(utilization=0.4, routability=2, anneal=0))
     assert peak(on) < 0.95 * peak(off)
     test_rows_are_exactly_covered(on)
     test_taps_within_pitch_in_every_row(on, pdk)
-    again = place(design, pdk, options=PlaceOptions(utilization=0.4, routability=2))
+    again = place(design, pdk, options=PlaceOptions(utilization=0.4, routability=2, anneal=0))
     assert np.array_equal(again.x, on.x) and np.array_equal(again.y, on.y)
     with pytest.raises(PlacementError, match="routability"):
         place(design, pdk, options=PlaceOptions(routability=-1))
