@@ -39,7 +39,7 @@ class PlaceOptions:
     rounds: int = 4  # global placement rounds
     refine: int = 0  # detailed placement passes (rows re-ordered and re-packed towards their cells' nets)
     anneal: int = 1000  # detailed placement: annealing move attempts per logic cell (0 = off)
-    routability: int = 2  # rounds that inflate cells where the estimated wire demand is high (0 = off)
+    routability: int = 4  # rounds that inflate cells where the estimated wire demand is high (0 = off)
     max_fanout: int = 64  # larger nets (clock, constants) are ignored by global placement
     strategy: str = "dataflow"  # or the baselines "netlist" (netlist order) / "random" (seeded shuffle)
     seed: int = 0  # for the "random" baseline only
