@@ -7,7 +7,7 @@ import pytest
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
-from layoutgen.route.maze import M1, M2, M3, M4, window_path
+from layoutgen.route.maze import M1, M2, M3, M4, SearchScratch, window_path
 
 PX, PY = 460.0, 680.0
 
@@ -82,10 +82,14 @@ def test_window_path_is_legal_and_cheapest(seed):
     rng = np.random.default_rng(100 + seed)
     starts = np.array([[M2, 1, 1], [M3, 2, 9]], np.int64)
     reached = 0
+    scratch = SearchScratch()
     for _ in range(5):
         goal = np.array([int(rng.integers(0, 3)), int(rng.integers(0, 14)), int(rng.integers(0, 11))], np.int64)
         path = window_path(masks["step_y2"], masks["step_x3"], masks["step_y4"], masks["step_x1"],
-                           masks["via12"], masks["via23"], masks["via34"], cost, PX, PY, starts, goal)
+                           masks["via12"], masks["via23"], masks["via34"], cost, PX, PY, starts, goal,
+                           *scratch.arrays(cost.size))
+        # the scratch arrays are left at rest for the next search
+        assert np.isinf(scratch.dist).all() and (scratch.pred == -1).all() and not scratch.done.any()
         dist = dijkstra(graph, directed=True, indices=[vid(*s) for s in starts.tolist()], min_only=True)
         best = dist[vid(*goal.tolist())]
         if not np.isfinite(best):
@@ -104,5 +108,5 @@ def test_window_path_reports_an_unreachable_goal():
         masks[key][:] = False
     path = window_path(masks["step_y2"], masks["step_x3"], masks["step_y4"], masks["step_x1"], masks["via12"],
                        masks["via23"], masks["via34"], cost, PX, PY, np.array([[M2, 0, 0]], np.int64),
-                       np.array([M2, 3, 3], np.int64))
+                       np.array([M2, 3, 3], np.int64), *SearchScratch().arrays(cost.size))
     assert path.shape == (0, 3)

@@ -18,19 +18,19 @@ M2, M3, M4, M1 = 0, 1, 2, 3
 
 
 @njit(cache=True)
-def window_path(step_y2, step_x3, step_y4, step_x1, via12, via23, via34, cost, px, py, starts, goal):
+def window_path(step_y2, step_x3, step_y4, step_x1, via12, via23, via34, cost, px, py, starts, goal,
+                dist, pred, done, touched):
     """Node list (layer, i, j) in window coordinates from the cheapest start to goal; empty if none.
 
     step_y2 / step_y4: (W, H-1) a step between (i, j) and (i, j+1) on met2 / met4 is allowed;
     step_x3 / step_x1: (W-1, H) a step between (i, j) and (i+1, j) on met3 / met1;
     via12 / via23 / via34: (W, H) the via at (i, j) is allowed; cost: (4, W, H) price of entering.
     A move into node b costs its length (px, py, or 2 py for a via) + cost[b] + 1.
+    dist / pred / done / touched: scratch arrays of at least 4 W H entries, at rest (inf / -1 / False)
+    on entry and left at rest: filling fresh ones for every window cost more than many searches.
     """
     L, W, H = cost.shape
-    n = L * W * H
-    dist = np.full(n, np.inf)
-    pred = np.full(n, -1, np.int64)
-    done = np.zeros(n, np.bool_)
+    n_touched = 0
     gl, gi, gj = goal[0], goal[1], goal[2]
     goal_id = (gl * W + gi) * H + gj
     sx, sy = px + 1.0, py + 1.0
@@ -39,6 +39,9 @@ def window_path(step_y2, step_x3, step_y4, step_x1, via12, via23, via34, cost, p
     for k in range(starts.shape[0]):
         v = (starts[k, 0] * W + starts[k, 1]) * H + starts[k, 2]
         if dist[v] > 0.0:
+            if dist[v] == np.inf:
+                touched[n_touched] = v
+                n_touched += 1
             dist[v] = 0.0
             h = abs(starts[k, 1] - gi) * sx + abs(starts[k, 2] - gj) * sy
             heapq.heappush(heap, (h, v))
@@ -102,11 +105,15 @@ def window_path(step_y2, step_x3, step_y4, step_x1, via12, via23, via34, cost, p
                 continue
             nd = d + length + cost[nl, ni, nj] + 1.0
             if nd < dist[u]:
+                if dist[u] == np.inf:
+                    touched[n_touched] = u
+                    n_touched += 1
                 dist[u] = nd
                 pred[u] = v
                 h = abs(ni - gi) * sx + abs(nj - gj) * sy
                 heapq.heappush(heap, (nd + h, u))
     if not done[goal_id]:
+        _rest(dist, pred, done, touched, n_touched)
         return np.zeros((0, 3), np.int64)
     count = 1
     v = goal_id
@@ -122,4 +129,34 @@ def window_path(step_y2, step_x3, step_y4, step_x1, via12, via23, via34, cost, p
         out[k, 1] = r // H
         out[k, 2] = r - (r // H) * H
         v = pred[v]
+    _rest(dist, pred, done, touched, n_touched)
     return out
+
+
+@njit(cache=True)
+def _rest(dist, pred, done, touched, n_touched):
+    for k in range(n_touched):
+        v = touched[k]
+        dist[v] = np.inf
+        pred[v] = -1
+        done[v] = False
+
+
+class SearchScratch:
+    """The search's per-node arrays, grown to the largest window seen and reused at rest."""
+
+    def __init__(self):
+        self.size = 0
+        self._grow(1 << 16)
+
+    def _grow(self, n: int) -> None:
+        self.size = n
+        self.dist = np.full(n, np.inf)
+        self.pred = np.full(n, -1, np.int64)
+        self.done = np.zeros(n, np.bool_)
+        self.touched = np.empty(n, np.int64)
+
+    def arrays(self, n: int):
+        if n > self.size:
+            self._grow(max(n, 2 * self.size))
+        return self.dist, self.pred, self.done, self.touched

@@ -25,7 +25,7 @@ from scipy.ndimage import binary_dilation
 
 from ..errors import LayoutgenError
 from .grid import BLOCKED, FREE, RouteGrid
-from .maze import window_path
+from .maze import SearchScratch, window_path
 from .terminals import Terminal
 
 from .maze import M1, M2, M3, M4  # noqa: E402  (layer order of the node arrays)
@@ -71,6 +71,7 @@ class Router:
     def __init__(self, grid: RouteGrid, terminals: list[Terminal], options: RouteOptions):
         self.g = grid
         self.opt = options
+        self.scratch = SearchScratch()
         self.terms: dict[int, list[Terminal]] = defaultdict(list)
         for t in terminals:
             self.terms[t.net].append(t)
@@ -209,7 +210,7 @@ class Router:
         tl, ti, tj = target
         path = window_path(step_y2, step_x3, step_y4, step_x1, ok[M1] & ok[M2], ok[M2] & ok[M3], via34,
                            np.ascontiguousarray(cost, dtype=np.float64), px, py, starts,
-                           np.array([tl, ti - i0, tj - j0], np.int64))
+                           np.array([tl, ti - i0, tj - j0], np.int64), *self.scratch.arrays(LAYERS * N))
         if len(path) == 0:
             return None
         return [(int(l), int(i) + i0, int(j) + j0) for l, i, j in path.tolist()]
