@@ -67,18 +67,16 @@ def _anneal(occ, row, site, w, cx, cy, site_nm, row_nm, net_ptr, net_cells, cell
             movable, segment, moves, seed):
     np.random.seed(seed)
     R, S = occ.shape
-    n = len(w)
     cand = np.flatnonzero(movable)
     if len(cand) == 0 or moves == 0:
         return 0.0
     stamp = np.zeros(len(net_ptr) - 1, np.int64)
     buf = np.empty(len(net_ptr) - 1, np.int64)
     tick = 0
-    # starting temperature: the mean uphill change of small random moves
-    win_s = max(4, S // 8)
+    win_s = max(4, S // 8)  # the move window starts at an eighth of the core and shrinks to a few sites
     win_r = max(1, R // 8)
     total_gain = 0.0
-    # sample deltas to set the temperature scale
+    # starting temperature: the mean uphill change of small random moves
     acc_sum, acc_n = 0.0, 0
     for _ in range(min(2000, 20 * len(cand))):
         a = cand[np.random.randint(len(cand))]
