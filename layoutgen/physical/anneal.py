@@ -64,11 +64,11 @@ def _affected(a, b, cell_ptr, cell_nets, stamp, tick, out):
 
 @njit(cache=True)
 def _anneal(occ, row, site, w, cx, cy, site_nm, row_nm, net_ptr, net_cells, cell_ptr, cell_nets, fixed_box,
-            movable, segment, moves, seed):
+            segment, moves, seed):
     np.random.seed(seed)
     R, S = occ.shape
-    cand = np.flatnonzero(movable)
-    if len(cand) == 0 or moves == 0:
+    n = len(w)
+    if n == 0 or moves == 0:
         return 0.0
     stamp = np.zeros(len(net_ptr) - 1, np.int64)
     buf = np.empty(len(net_ptr) - 1, np.int64)
@@ -78,8 +78,8 @@ def _anneal(occ, row, site, w, cx, cy, site_nm, row_nm, net_ptr, net_cells, cell
     total_gain = 0.0
     # starting temperature: the mean uphill change of small random moves
     acc_sum, acc_n = 0.0, 0
-    for _ in range(min(2000, 20 * len(cand))):
-        a = cand[np.random.randint(len(cand))]
+    for _ in range(min(2000, 20 * n)):
+        a = np.random.randint(n)
         tick += 1
         m = _affected(a, -1, cell_ptr, cell_nets, stamp, tick, buf)
         before = 0.0
@@ -103,7 +103,7 @@ def _anneal(occ, row, site, w, cx, cy, site_nm, row_nm, net_ptr, net_cells, cell
         ws = max(2, int(win_s * frac))
         wr = max(1, int(win_r * frac + 0.5))
         for _ in range(per_stage):
-            a = cand[np.random.randint(len(cand))]
+            a = np.random.randint(n)
             ra, sa, wa = row[a], site[a], w[a]
             r2 = ra + np.random.randint(-wr, wr + 1)
             s2 = sa + np.random.randint(-ws, ws + 1)
@@ -116,7 +116,7 @@ def _anneal(occ, row, site, w, cx, cy, site_nm, row_nm, net_ptr, net_cells, cell
                 o = occ[r2, s]
                 if o == FREE or o == a:
                     continue
-                if o == TAP_SITE or not movable[o] or w[o] != wa or site[o] != s2 or row[o] != r2:
+                if o == TAP_SITE or w[o] != wa or site[o] != s2 or row[o] != r2:
                     ok = False
                     break
                 b = o
@@ -206,9 +206,8 @@ def anneal_rows(rows, pin_cell: np.ndarray, pin_net: np.ndarray, n_nets: int, wi
     cx = (site + w / 2.0) * site_nm
     cy = (row + 0.5) * row_nm
     segment = np.cumsum(occ == TAP_SITE, axis=1)  # row segments between taps
-    movable = np.ones(n, np.bool_)
     _anneal(occ, row, site, w, cx, cy, float(site_nm), float(row_nm), net_ptr, net_cells, cell_ptr, cell_nets,
-            fixed_box, movable, segment, int(options.moves_per_cell) * n,
+            fixed_box, segment, int(options.moves_per_cell) * n,
             int(options.seed))
     out = []
     for r, (_idx, _xs, taps) in enumerate(rows):
