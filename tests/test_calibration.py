@@ -9,7 +9,7 @@ from layoutgen.build import BuildOptions, compile_model
 from layoutgen.calibration import (SCAN_EN, SCAN_IN, add_offset_registers, scan_sequence, stream_build,
                                    stream_calibrated)
 from layoutgen.errors import LayoutgenError
-from layoutgen.faults.calibrate import accuracy, fit_offsets
+from layoutgen.faults.calibrate import accuracy, fit_offsets, fit_validated_offsets
 from layoutgen.model import IntLayer, IntModel, golden
 from layoutgen.pdk.core import load_pdk
 from layoutgen.sim import Simulator
@@ -50,6 +50,22 @@ def test_fit_never_loses_accuracy_and_respects_the_range():
         assert accuracy(Y, labels, c) >= accuracy(Y, labels)
         c_wide = fit_offsets(Y, labels, bits=16)
         assert accuracy(Y, labels, c_wide) >= accuracy(Y, labels, c)
+
+
+def test_validated_fit_applies_offsets_only_when_they_generalize():
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 6, 400)
+    Y = rng.integers(-20, 20, (400, 6))
+    Y[np.arange(400), labels] += 30
+    damaged = Y + np.array([0, 300, -200, 90, 0, -45])
+    c = fit_validated_offsets(damaged, labels, bits=12)
+    assert (c == fit_offsets(damaged, labels, bits=12)).all()
+    assert accuracy(damaged, labels, c) > 0.85 > 0.5 > accuracy(damaged, labels)
+    # pure noise: a plain fit still finds offsets that win calibration samples, the validated one refuses
+    noise = rng.integers(-50, 50, (200, 6))
+    noise_labels = rng.integers(0, 6, 200)
+    assert accuracy(noise, noise_labels, fit_offsets(noise, noise_labels, bits=12)) > accuracy(noise, noise_labels)
+    assert not fit_validated_offsets(noise, noise_labels, bits=12).any()
 
 
 def test_fit_ties_go_to_the_first_output_like_argmax():

@@ -101,6 +101,9 @@ def test_cli_writes_tables_and_plot_deterministically(digits_dir, tmp_path):
     assert res["by_density"][1]["poisson_yield"] == pytest.approx(np.exp(-3000 * res["defect_area_cm2"]))
     assert (tmp_path / "a" / "faults.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "functional yield" in (tmp_path / "a" / "faults.md").read_text()
+    for point in res["by_density"]:  # uncalibrated and calibrated yields counted on the same held-out dies
+        assert 0 <= point["heldout_functional_yield"]["value"] <= 1
+        assert point["heldout_functional_yield"]["n"] == point["calibrated_functional_yield"]["n"] == 3
     assert "ms per simulated die" in r1.output
 
 

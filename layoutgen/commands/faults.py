@@ -99,5 +99,6 @@ def command(build_dir, densities, counts, dies, seed, tolerance, open_fraction, 
                f"{result['_seconds_per_die'] * 1000:.0f} ms per simulated die -> {out}")
     for d in result["by_density"]:
         click.echo(f"  {d['density_per_cm2']:g}/cm2 ({d['expected_defects']:.2f} defects): functional yield "
-                   f"{d['functional_yield']['value']:.3f}, calibrated {d['calibrated_functional_yield']['value']:.3f}, "
+                   f"{d['functional_yield']['value']:.3f}, held-out {d['heldout_functional_yield']['value']:.3f} -> "
+                   f"calibrated {d['calibrated_functional_yield']['value']:.3f}, "
                    f"Poisson {d['poisson_yield']:.3f}")
