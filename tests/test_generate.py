@@ -141,6 +141,10 @@ def test_lmbuild_layout_goes_through_the_build_layout_path(tmp_path):
     clean = rep["drc_violations"] == 0 and rep["lvs_match"]
     assert r.exit_code == (0 if clean else 1), r.output
     assert f"DRC {rep['drc_violations']} violations" in r.output
+    # token rates follow the fmax with routed wire loads, not the estimate before layout
+    assert rep["timing_wire_model"].startswith("per-net wire capacitance")
+    assert rep["tokens_per_s_tt"] == round(rep["fmax_mhz_tt"] * 1e6)
+    assert rep["tokens_per_s_per_stream_ss"] == round(rep["fmax_mhz_ss"] * 1e6 / rep["streams"])
 
 
 def test_small_generating_chip_layout_is_drc_lvs_clean_and_generates(tmp_path):
