@@ -75,8 +75,10 @@ def _path_cost(path, masks, cost):
     return total
 
 
+@pytest.mark.parametrize("weight", [1.0, 1.5])
 @pytest.mark.parametrize("seed", range(6))
-def test_window_path_is_legal_and_cheapest(seed):
+def test_window_path_is_legal_and_cheapest(seed, weight):
+    """weight 1: the cheapest path; weight w > 1 (weighted A*): legal and at most w times the cheapest."""
     masks, cost = _random_window(seed)
     graph, vid = _explicit_graph(masks, cost)
     rng = np.random.default_rng(100 + seed)
@@ -86,7 +88,7 @@ def test_window_path_is_legal_and_cheapest(seed):
     for _ in range(5):
         goal = np.array([int(rng.integers(0, 3)), int(rng.integers(0, 14)), int(rng.integers(0, 11))], np.int64)
         path = window_path(masks["step_y2"], masks["step_x3"], masks["step_y4"], masks["step_x1"],
-                           masks["via12"], masks["via23"], masks["via34"], cost, PX, PY, starts, goal,
+                           masks["via12"], masks["via23"], masks["via34"], cost, PX, PY, starts, goal, weight,
                            *scratch.arrays(cost.size))
         # the scratch arrays are left at rest for the next search
         assert np.isinf(scratch.dist).all() and (scratch.pred == -1).all() and not scratch.done.any()
@@ -98,7 +100,10 @@ def test_window_path_is_legal_and_cheapest(seed):
         reached += 1
         path = [tuple(p) for p in path.tolist()]
         assert path[0] in [tuple(s) for s in starts.tolist()] and path[-1] == tuple(goal.tolist())
-        assert _path_cost(path, masks, cost) == pytest.approx(best)
+        if weight == 1.0:
+            assert _path_cost(path, masks, cost) == pytest.approx(best)
+        else:
+            assert best - 1e-9 <= _path_cost(path, masks, cost) <= weight * best + 1e-9
     assert reached >= 3  # the random windows are mostly connected: the comparison is not vacuous
 
 
@@ -108,5 +113,5 @@ def test_window_path_reports_an_unreachable_goal():
         masks[key][:] = False
     path = window_path(masks["step_y2"], masks["step_x3"], masks["step_y4"], masks["step_x1"], masks["via12"],
                        masks["via23"], masks["via34"], cost, PX, PY, np.array([[M2, 0, 0]], np.int64),
-                       np.array([M2, 3, 3], np.int64), *SearchScratch().arrays(cost.size))
+                       np.array([M2, 3, 3], np.int64), 1.0, *SearchScratch().arrays(cost.size))
     assert path.shape == (0, 3)

@@ -5,6 +5,10 @@ direction, or a via between two layers) and by the price of entering each node. 
 graph for scipy's Dijkstra took longer than the search itself; walking the grid directly with a
 Manhattan-distance lower bound (every step along x costs at least px + 1, along y at least py + 1)
 explores far fewer nodes and finds a path of the same cost.
+
+The bound is weighted (`weight` > 1, weighted A*): the price of congestion and the vias that every
+turn needs make the plain bound loose, and the search then floods most of the window before it
+reaches the goal. A path found with weight w costs at most w times the cheapest.
 """
 from __future__ import annotations
 
@@ -18,14 +22,15 @@ M2, M3, M4, M1 = 0, 1, 2, 3
 
 
 @njit(cache=True)
-def window_path(step_y2, step_x3, step_y4, step_x1, via12, via23, via34, cost, px, py, starts, goal,
+def window_path(step_y2, step_x3, step_y4, step_x1, via12, via23, via34, cost, px, py, starts, goal, weight,
                 dist, pred, done, touched):
     """Node list (layer, i, j) in window coordinates from the cheapest start to goal; empty if none.
 
     step_y2 / step_y4: (W, H-1) a step between (i, j) and (i, j+1) on met2 / met4 is allowed;
     step_x3 / step_x1: (W-1, H) a step between (i, j) and (i+1, j) on met3 / met1;
     via12 / via23 / via34: (W, H) the via at (i, j) is allowed; cost: (4, W, H) price of entering.
-    A move into node b costs its length (px, py, or 2 py for a via) + cost[b] + 1.
+    A move into node b costs its length (px, py, or 2 py for a via) + cost[b] + 1. weight: factor on
+    the distance bound (1: the cheapest path).
     dist / pred / done / touched: scratch arrays of at least 4 W H entries, at rest (inf / -1 / False)
     on entry and left at rest: filling fresh ones for every window cost more than many searches.
     """
@@ -33,7 +38,7 @@ def window_path(step_y2, step_x3, step_y4, step_x1, via12, via23, via34, cost, p
     n_touched = 0
     gl, gi, gj = goal[0], goal[1], goal[2]
     goal_id = (gl * W + gi) * H + gj
-    sx, sy = px + 1.0, py + 1.0
+    sx, sy = weight * (px + 1.0), weight * (py + 1.0)
     heap = [(0.0, np.int64(0))]
     heap.pop()
     for k in range(starts.shape[0]):

@@ -45,6 +45,9 @@ class RouteOptions:
     history: float = 1.0  # added to a node's cost for every round it stays overused
     met4: bool = True
     met1: bool = True
+    # weighted A*: 24-16-8 at utilization 0.3 searched 27.3 M nodes with 1.0, 7.7 M with 1.15 and
+    # 5.6 M with 1.3, for +0.07% and +0.4% wire (and more rerouted connections with 1.3)
+    astar_weight: float = 1.15
     patience: int = 16  # stop after this many rounds without fewer nets sharing resources (the widening
     # rip-up around stubborn hot spots can need a dozen rounds before it pays off)
 
@@ -210,7 +213,8 @@ class Router:
         tl, ti, tj = target
         path = window_path(step_y2, step_x3, step_y4, step_x1, ok[M1] & ok[M2], ok[M2] & ok[M3], via34,
                            np.ascontiguousarray(cost, dtype=np.float64), px, py, starts,
-                           np.array([tl, ti - i0, tj - j0], np.int64), *self.scratch.arrays(LAYERS * N))
+                           np.array([tl, ti - i0, tj - j0], np.int64), self.opt.astar_weight,
+                           *self.scratch.arrays(LAYERS * N))
         if len(path) == 0:
             return None
         return [(int(l), int(i) + i0, int(j) + j0) for l, i, j in path.tolist()]
