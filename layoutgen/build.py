@@ -40,6 +40,19 @@ class BuildOptions:
     cluster_tile: int = 0  # tile width the clustering uses when it differs from `tile` (--no-units: tile 0)
     clock_mhz: float | None = None  # --clock-mhz: stage depth chosen to meet this at ss (layoutgen/clocking.py)
     calibration_bits: int | None = None  # --calibration: scan-loaded output offsets of N bits, 0 = output width (layoutgen/calibration.py)
+    floorplan: str = "crossbar"  # with layout: "crossbar" (layoutgen/physical/floorplan.py) or "free"
+
+    @property
+    def crossbar(self) -> bool:
+        return self.layout and self.floorplan == "crossbar" and not self.tile
+
+
+# the crossbar floorplan's input group and subexpression-sharing block (layoutgen/physical/floorplan.py),
+# measured on digits at utilization 0.4 (estimated wire demand; cells): groups of 8 inputs 0.84,
+# 16 0.60, 32 0.66; sharing blocks of 2 neurons 0.59 (21,382 cells), 4 0.60 (20,942), 8 0.68
+# (20,084), the whole layer 0.99 (19,030), none 0.57 (22,632); the free placement 1.06 (17,642)
+CROSSBAR_GROUP = 16
+CROSSBAR_SHARE_BLOCK = 4
 
 
 @dataclass
@@ -81,7 +94,9 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
     """The integer model as a pipelined netlist of PDK cells, with its figures."""
     progress = progress or Progress(False)
     arith = ArithOptions(recoding=options.recoding, share=options.share, tile=options.tile,
-                         local_inverters=options.layout)
+                         local_inverters=options.layout,
+                         locality_group=CROSSBAR_GROUP if options.crossbar else 0,
+                         share_block=CROSSBAR_SHARE_BLOCK if options.crossbar else 0)
     with progress.step("arithmetic (shared adder graph, compressor trees)"):
         net = build_network(model, pdk, options.top, arith)
     clock = None
@@ -128,7 +143,8 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         "n_weights": n_weights,
         "n_nonzero_weights": n_nonzero,
         **cell_fields(design, n_weights),
-        "options": {"recoding": options.recoding, "share": options.share, "local_inverters": options.layout},
+        "options": {"recoding": options.recoding, "share": options.share, "local_inverters": options.layout,
+                    "floorplan": options.floorplan if options.crossbar else "free"},
     }
     if options.tile:  # clustering pass (layoutgen/cluster): unique units, instances, reuse ratio
         report["options"]["tile"] = int(options.tile)
@@ -314,6 +330,17 @@ def build_model_dir(model_path, pdk: Pdk, out_dir, options: BuildOptions, *, wei
     return result
 
 
+def _floorplan_targets(result: BuildResult, options: BuildOptions):
+    """The crossbar floorplan's pulls from the arithmetic's place tags (None: the placer alone)."""
+    net = result.network
+    if not options.crossbar or net is None or not getattr(net.ctx, "place_tags", None):
+        return None
+    from .physical.floorplan import crossbar_targets
+
+    shapes = [(layer.W.shape[0], -(-layer.W.shape[1] // CROSSBAR_GROUP)) for layer in result.model.layers]
+    return crossbar_targets(net.ctx.place_tags, shapes)
+
+
 def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progress: Progress, pdk_root):
     """Place, route and write the layout; verify it with DRC and LVS; figures into the report."""
     from .layout import make_layout, write_layout_files
@@ -321,7 +348,8 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
     top = options.top
     with progress.step(f"place and route ({result.report['n_cells']} cells)"):
         log = (lambda msg: print(f"layoutgen:   route {msg}", file=sys.stderr, flush=True)) if progress.enabled else None
-        layout = make_layout(result.design, pdk, pdk_root=pdk_root, utilization=options.utilization, log=log)
+        layout = make_layout(result.design, pdk, pdk_root=pdk_root, utilization=options.utilization, log=log,
+                             place_targets=_floorplan_targets(result, options))
     result.design = layout.design  # with its clock tree: Verilog, netlist, LVS and energy see the buffers
     wire_caps = layout.wire_cap_ff()
     with progress.step("static timing with routed wire loads and clock skew"):

@@ -68,15 +68,16 @@ def io_margin_nm(pdk: Pdk) -> int:
 
 def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float = 0.4, aspect_ratio: float = 1.0,
                 clock_tree: bool = True, route_options: RouteOptions = RouteOptions(), log=None,
-                max_wire_demand: float | None = HOPELESS_DEMAND) -> LayoutResult:
+                max_wire_demand: float | None = HOPELESS_DEMAND, place_targets=None) -> LayoutResult:
     """Place, build the clock tree and power grid, route, and make the GDS library.
 
     A placement whose estimated wire demand (wire_demand) is above `max_wire_demand` is refused before
-    routing: the router would negotiate for hours and not finish (None: route anyway)."""
+    routing: the router would negotiate for hours and not finish (None: route anyway).
+    place_targets: the floorplan's pulls (layoutgen.physical.floorplan.crossbar_targets)."""
     tech = pdk.tech
     placement = place(design, pdk, pdk_root=pdk_root,
                       options=PlaceOptions(utilization=utilization, aspect_ratio=aspect_ratio,
-                                          margin_nm=io_margin_nm(pdk)))
+                                          margin_nm=io_margin_nm(pdk)), targets=place_targets)
     clock = None
     if clock_tree and needs_clock_tree(design):
         tree = insert_clock_tree(design, pdk, placement, max_fanout=16)

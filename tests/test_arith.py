@@ -122,12 +122,21 @@ MODELS = {
 }
 
 
+VARIANTS = {
+    "shared": ArithOptions(),
+    "plain": ArithOptions("binary", False),
+    "local inverters": ArithOptions(local_inverters=True),
+    # crossbar floorplan: groups of 8 inputs compressed first, subexpressions shared by 3 neurons
+    "crossbar": ArithOptions(local_inverters=True, locality_group=8, share_block=3),
+}
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
-@pytest.mark.parametrize("share,local", [(True, False), (False, False), (True, True)])
-def test_network_is_bit_exact_on_10000_vectors(pdk, name, share, local):
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_network_is_bit_exact_on_10000_vectors(pdk, name, variant):
     model = random_int_model(**MODELS[name])
     model.layers[0].W[0, :] = 0  # a neuron with no weights at all
-    net = build_network(model, pdk, "m", ArithOptions("csd" if share else "binary", share, local_inverters=local))
+    net = build_network(model, pdk, "m", VARIANTS[variant])
     pipe = insert_registers(net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, 6.0)
     design = Design("m", pdk.library, {"m": net.module})
     design.validate()
@@ -157,6 +166,43 @@ def test_local_inverters_give_each_sum_its_own(pdk):
     (n0, f0, a0), (n1, f1, a1) = stats[False], stats[True]
     assert n1 > n0 and f1 < f0
     assert a0 < a1 < 1.08 * a0
+
+
+def test_crossbar_tags_each_cell_with_its_neuron_and_input_group(pdk):
+    """ArithOptions(locality_group=k, share_block=m): cells carry place tags (layer, neuron column,
+    input group); a group's own compressor cells read only that group's inputs (or its own cells'
+    outputs), and a shared subexpression serves neurons of one block only."""
+    model = random_int_model(seed=2, sizes=[32, 20, 5], input_bits=4, weight_range=(-1, 1), act_bits=4)
+    k, m = 8, 4
+    net = build_network(model, pdk, "m", ArithOptions(local_inverters=True, locality_group=k, share_block=m))
+    tags = net.ctx.place_tags
+    mod = net.module
+    assert len(tags) > 0.9 * len(mod.instances)
+    assert {t.layer for t in tags.values()} == {0, 1}
+    assert {t.group for t in tags.values() if t.layer == 0} == {-1, 0, 1, 2, 3}
+    x_group = {n: i // (k * model.input_bits) for i, n in enumerate(net.x_nets)}
+    driver = {}
+    for inst in mod.instances:
+        for pin in pdk.library[inst.master].outputs:
+            driver[inst.pins[pin]] = inst.name
+    checked = 0
+    for inst in mod.instances:
+        t = tags.get(inst.name)
+        if t is None or t.layer != 0 or t.group < 0:
+            continue
+        for pin in pdk.library[inst.master].inputs:
+            net_id = inst.pins[pin]
+            if net_id in x_group:
+                assert x_group[net_id] == t.group
+            else:
+                src = tags[driver[net_id]]
+                assert src.layer == 0 and src.group == t.group
+            checked += 1
+        if t.column == int(t.column):  # a neuron's own cell; a subexpression's column is a block mean
+            assert 0 <= t.column < 20
+        else:
+            assert int(t.column) // m == int(np.ceil(t.column)) // m  # within one block of m neurons
+    assert checked > 500
 
 
 def test_sharing_beats_the_plain_baseline_by_measured_area(pdk):

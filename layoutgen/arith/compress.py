@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import bisect
 
-from .context import ArithContext
+from .context import ArithContext, PlaceTag
 from .words import ONE, ZERO, Word, is_const, width_for_range, term_columns
 
 
@@ -19,22 +19,61 @@ def _insert(col: list[tuple[float, int]], ctx: ArithContext, net: int) -> None:
     bisect.insort(col, (ctx.t(net), net))
 
 
-def sum_terms(ctx: ArithContext, terms: list[tuple[Word, int, int]], const: int, lo: int, hi: int) -> Word:
-    """Word holding const + sum(sign * word * 2**shift) for the terms; the true value lies in [lo, hi]."""
+def _term_bits(ctx: ArithContext, cols, word: Word, shift: int, sign: int, width: int, own_inverters) -> int:
+    """Add the term's bits to the columns; returns the constant it contributes."""
+    bits, const = term_columns(word, shift, sign, width)
+    for col, bit, inverted in bits:
+        if is_const(bit):
+            v = (1 if bit == ONE else 0) ^ int(inverted)
+            const += v << col
+            continue
+        net = ctx.inv_for(bit, own_inverters) if inverted else bit
+        cols[col].append((ctx.t(net), net))
+    return const
+
+
+def sum_terms(ctx: ArithContext, terms: list[tuple[Word, int, int]], const: int, lo: int, hi: int,
+              groups: list[int] | None = None, tag: tuple[int, float] | None = None) -> Word:
+    """Word holding const + sum(sign * word * 2**shift) for the terms; the true value lies in [lo, hi].
+
+    groups: an input group per term (-1: none). With two groups or more, each group's bits are first
+    reduced on their own to at most two per column (the same full adders a global tree would use, in
+    an order that keeps them local), then all columns together. tag (layer, column): cells are
+    tagged for placement with it and their group (ctx.place_tags)."""
     width = width_for_range(lo, hi)
     mod = 1 << width
     cols: list[list[tuple[float, int]]] = [[] for _ in range(width)]
     own_inverters: dict[int, int] = {}
-    for word, shift, sign in terms:
-        bits, c = term_columns(word, shift, sign, width)
-        const += c
-        for col, bit, inverted in bits:
-            if is_const(bit):
-                v = (1 if bit == ONE else 0) ^ int(inverted)
-                const += v << col
-                continue
-            net = ctx.inv_for(bit, own_inverters) if inverted else bit
-            cols[col].append((ctx.t(net), net))
+    homes = sorted({g for g in groups if g >= 0}) if groups is not None else []
+    if len(homes) > 1:
+        for g in homes:
+            n0 = ctx.n_cells()
+            gcols: list[list[tuple[float, int]]] = [[] for _ in range(width)]
+            for (word, shift, sign), tg in zip(terms, groups):
+                if tg == g:
+                    const += _term_bits(ctx, gcols, word, shift, sign, width, own_inverters)
+            for col in gcols:
+                col.sort()
+            for c in range(width - 1):
+                col = gcols[c]
+                while len(col) > 2:
+                    (_, a), (_, b), (_, d) = col[:3]
+                    del col[:3]
+                    s, cy = ctx.fa(a, b, d)
+                    _insert(col, ctx, s)
+                    _insert(gcols[c + 1], ctx, cy)
+            for c in range(width):
+                cols[c].extend(gcols[c])
+            if tag is not None:
+                ctx.tag_since(n0, PlaceTag(*tag, g))
+        n0 = ctx.n_cells()
+        for (word, shift, sign), tg in zip(terms, groups):
+            if tg < 0:
+                const += _term_bits(ctx, cols, word, shift, sign, width, own_inverters)
+    else:
+        n0 = ctx.n_cells()
+        for word, shift, sign in terms:
+            const += _term_bits(ctx, cols, word, shift, sign, width, own_inverters)
     const %= mod
     ones = [(const >> c) & 1 for c in range(width)]
     for col in cols:
@@ -92,4 +131,6 @@ def sum_terms(ctx: ArithContext, terms: list[tuple[Word, int, int]], const: int,
             assert len(nets) == 3 and not one
             s, carry = ctx.fa(*nets)
             out.append(s)
+    if tag is not None:
+        ctx.tag_since(n0, PlaceTag(*tag, -1))
     return Word(tuple(out), lo, hi)

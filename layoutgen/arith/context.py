@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 from ..netlist.builder import ModuleBuilder
 from .words import ONE, ZERO, const_value, is_const
@@ -11,6 +12,15 @@ from .words import ONE, ZERO, const_value, is_const
 def load_logic_delays(pdk_data_dir: Path) -> dict[str, dict[str, float]]:
     data = json.loads((Path(pdk_data_dir) / "logic_delay.json").read_text())
     return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
+class PlaceTag(NamedTuple):
+    """Where a cell's logic belongs in the crossbar floorplan: layer, neuron column (a mean for a
+    shared subexpression, -1 if unknown) and input group (-1: several groups)."""
+
+    layer: int
+    column: float
+    group: int
 
 
 class ArithContext:
@@ -22,6 +32,16 @@ class ArithContext:
         self.local_inverters = local_inverters
         self.arrival: dict[int, float] = {}
         self._inv: dict[int, int] = {}
+        self.layer = 0  # the layer being built (for place tags)
+        self.place_tags: dict[str, PlaceTag] = {}
+
+    def n_cells(self) -> int:
+        return len(self.b.module.instances)
+
+    def tag_since(self, n0: int, tag: PlaceTag) -> None:
+        """Tag the cells added since the module had n0 of them (a cell keeps its first tag)."""
+        for inst in self.b.module.instances[n0:]:
+            self.place_tags.setdefault(inst.name, tag)
 
     def t(self, bit: int) -> float:
         return 0.0 if is_const(bit) else self.arrival.get(bit, 0.0)

@@ -212,17 +212,34 @@ def build_adder_graph(
     share: bool = True,
     max_shift: int | None = None,
     group_size: int | None = None,
+    neuron_block: int | None = None,
 ) -> AdderGraph:
     """Adder graph of y = W x + b for inputs x_i in [in_lo[i], in_hi[i]].
 
     With group_size, subexpressions are searched within groups of that many consecutive inputs (all
     neurons still share them): the search then grows linearly with the layer instead of quadratically
     with its fan-in, at a small cost in sharing (measured in benchmarks/arith.py).
+    With neuron_block, only blocks of that many consecutive neurons share subexpressions: a shared
+    sum is then wired to a few neighbouring neurons instead of across the whole layer (the crossbar
+    floorplan, layoutgen/physical/floorplan.py).
     """
     W = np.asarray(W)
+    b = np.asarray(b)
     n_out, n_in = W.shape
     if max_shift is None:
         max_shift = max(width_for_range(lo, hi) for lo, hi in zip(in_lo, in_hi)) + 2
+    if share and neuron_block and neuron_block < n_out:
+        vars_ = [Var(int(lo), int(hi)) for lo, hi in zip(in_lo, in_hi)]
+        outputs = []
+        for start in range(0, n_out, neuron_block):
+            g = build_adder_graph(W[start:start + neuron_block], b[start:start + neuron_block], in_lo, in_hi,
+                                  recoding=recoding, max_shift=max_shift, group_size=group_size)
+            remap = list(range(n_in))
+            for v in g.vars[g.n_inputs:]:
+                remap.append(len(vars_))
+                vars_.append(Var(v.lo, v.hi, remap[v.a], remap[v.b], v.shift, v.sign))
+            outputs += [{(remap[var], s): sign for (var, s), sign in terms.items()} for terms in g.outputs]
+        return AdderGraph(vars_, n_in, outputs, [int(v) for v in b], {"adders": len(vars_) - n_in})
     if not share:
         return _Cse(W, b, in_lo, in_hi, recoding, -1).run(max_adders=0)
     if not group_size or group_size >= n_in:

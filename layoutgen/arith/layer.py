@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .compress import sum_terms
-from .context import ArithContext
+from .context import ArithContext, PlaceTag
 from .cse import AdderGraph, build_adder_graph
 from .words import ZERO, Word
 
@@ -25,6 +25,12 @@ class ArithOptions:
     # one inverter per sum and inverted bit instead of one per bit: about 3% more cell area, and the
     # inverted bits no longer run across the die (build --layout turns it on; layoutgen/arith/context.py)
     local_inverters: bool = False
+    # the crossbar floorplan (build --layout; layoutgen/physical/floorplan.py): each neuron compresses
+    # the bits of every group of `locality_group` inputs on their own first, and subexpressions are
+    # shared only within groups of inputs and blocks of `share_block` neurons, so that a neuron's
+    # logic for one input group can sit where that group's input wires cross the neuron's column
+    locality_group: int = 0
+    share_block: int = 0
 
 
 AUTO_GROUP_LIMIT = 64
@@ -32,6 +38,8 @@ AUTO_GROUP = 32
 
 
 def group_size_for(options: ArithOptions, n_inputs: int) -> int | None:
+    if options.locality_group:
+        return options.locality_group
     if options.group_size:
         return options.group_size
     return None if n_inputs <= AUTO_GROUP_LIMIT else AUTO_GROUP
@@ -54,18 +62,57 @@ def build_layer(ctx: ArithContext, inputs: list[Word], layer, options: ArithOpti
     in_hi = [w.hi for w in inputs]
     graph = build_adder_graph(
         layer.W, layer.b, in_lo, in_hi, recoding=options.recoding, share=options.share,
-        group_size=group_size_for(options, len(inputs)),
+        group_size=group_size_for(options, len(inputs)), neuron_block=options.share_block or None,
     )
+    k = options.locality_group
+    home = _input_groups(graph, k) if k else None
+    column = _user_columns(graph) if k else None
     words: list[Word] = list(inputs)
-    for v in graph.vars[graph.n_inputs :]:
-        words.append(sum_terms(ctx, [(words[v.a], 0, 1), (words[v.b], v.shift, v.sign)], 0, v.lo, v.hi))
+    for v in range(graph.n_inputs, len(graph.vars)):
+        var = graph.vars[v]
+        n0 = ctx.n_cells()
+        words.append(sum_terms(ctx, [(words[var.a], 0, 1), (words[var.b], var.shift, var.sign)], 0, var.lo, var.hi))
+        if k:
+            ctx.tag_since(n0, PlaceTag(ctx.layer, column[v], home[v]))
     lo, hi = exact_acc_range(layer.W, layer.b, np.array(in_hi, dtype=object))
     outs = []
     for j, terms in enumerate(graph.outputs):
-        tlist = [(words[var], s, g) for (var, s), g in sorted(terms.items())]
-        acc = sum_terms(ctx, tlist, graph.bias[j], int(lo[j]), int(hi[j]))
+        items = sorted(terms.items())
+        tlist = [(words[var], s, g) for (var, s), g in items]
+        groups = [home[var] for (var, s), g in items] if k else None
+        acc = sum_terms(ctx, tlist, graph.bias[j], int(lo[j]), int(hi[j]), groups=groups,
+                        tag=(ctx.layer, float(j)) if k else None)
+        n0 = ctx.n_cells()
         outs.append(requantize(ctx, acc, int(layer.shift), bool(layer.relu), int(layer.out_bits)))
+        if k:
+            ctx.tag_since(n0, PlaceTag(ctx.layer, float(j), -1))
     return outs, graph
+
+
+def _input_groups(graph: AdderGraph, k: int) -> list[int]:
+    """Input group of every variable: input i is in group i // k; a sum of two variables of the same
+    group stays in it, any other sum is in none (-1)."""
+    home = [i // k for i in range(graph.n_inputs)]
+    for v in graph.vars[graph.n_inputs:]:
+        home.append(home[v.a] if home[v.a] == home[v.b] else -1)
+    return home
+
+
+def _user_columns(graph: AdderGraph) -> list[float]:
+    """Mean index of the neurons that use each variable, directly or through other sums (-1: none)."""
+    n = len(graph.vars)
+    total = np.zeros(n)
+    count = np.zeros(n)
+    for j, terms in enumerate(graph.outputs):
+        for var in {var for var, _s in terms}:
+            total[var] += j
+            count[var] += 1
+    for v in range(n - 1, graph.n_inputs - 1, -1):  # sums come after their operands
+        var = graph.vars[v]
+        for u in (var.a, var.b):
+            total[u] += total[v]
+            count[u] += count[v]
+    return [float(t / c) if c else -1.0 for t, c in zip(total, count)]
 
 
 def requantize(ctx: ArithContext, acc: Word, shift: int, relu: bool, out_bits: int) -> Word:

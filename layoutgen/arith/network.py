@@ -43,7 +43,8 @@ def build_network(model, pdk: Pdk, top: str, options: ArithOptions | None = None
     x_nets = [module.add_net(f"x[{k}]") for k in range(model.n_inputs * nb)]
     words = [Word(tuple(x_nets[i * nb : (i + 1) * nb]), 0, (1 << nb) - 1) for i in range(model.n_inputs)]
     graphs = []
-    for layer in model.layers:
+    for li, layer in enumerate(model.layers):
+        ctx.layer = li
         words, graph = build_layer(ctx, words, layer, options)
         graphs.append(graph)
     width = output_width(model) or max(w.width + (0 if w.signed else 1) for w in words)

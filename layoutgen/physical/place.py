@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -149,10 +150,23 @@ def _sites(width_nm: int, site_nm: int, cell: str) -> int:
 
 
 def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
-          options: PlaceOptions = PlaceOptions()) -> Placement:
-    """Place the leaf cells of `design` (hierarchy flattened) in rows; see the module docstring."""
+          options: PlaceOptions = PlaceOptions(),
+          targets: Mapping[str, tuple[float, float]] | None = None) -> Placement:
+    """Place the leaf cells of `design` (hierarchy flattened) in rows; see the module docstring.
+
+    targets: flat instance name -> (x, y) as fractions of the core, nan for none (the crossbar
+    floorplan, layoutgen.physical.floorplan); global placement pulls those cells there."""
     options.check()
     cells = flat_cells(design)
+    pulls = None
+    if targets:
+        fx = np.full(cells.n_cells, np.nan)
+        fy = np.full(cells.n_cells, np.nan)
+        for c, name in enumerate(cells.names[:cells.n_cells]):
+            t = targets.get(name)
+            if t is not None:
+                fx[c], fy[c] = t
+        pulls = (fx, fy)
     if cells.n_cells == 0:
         raise PlacementError(f"design {design.top} has no logic cells to place")
     abstracts = pdk.cell_abstracts(pdk_root)
@@ -184,7 +198,7 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
         region = Region(n_rows, row_sites, site_nm, row_nm)
         row, site, level = global_place(cells, w_sites, region, max_fanout=options.max_fanout,
                                         rounds=options.rounds, strategy=options.strategy, seed=options.seed,
-                                        routability=routability)
+                                        routability=routability, targets=pulls)
         rows = _legalize(row, site, w_sites, region, pitch, maxw)
         if rows is not None:
             if options.strategy == "dataflow":

@@ -1,0 +1,45 @@
+"""Crossbar floorplan: where the arithmetic's tagged cells want to be, as fractions of the core.
+
+A layer is laid out like a crossbar. Its neurons are columns and its input groups are rows: the bits
+of a group run along their row, a neuron's logic for that group (the group's own compressor stage,
+layoutgen.arith.compress) sits where the row crosses the neuron's column, and the partial sums run
+down the column to the neuron's final adder. Without it the placer pulls every neuron's tree towards
+the middle of all its inputs, and the bits that every neuron needs cross the whole die many times
+(digits: estimated wire demand 1.06 at utilization 0.4; with the crossbar about 0.6, docs/physical.md).
+
+Layers get bands of the core width in dataflow order, in proportion to their tagged cells. A cell
+tagged with several input groups (-1) gets only its column, a cell of no known neuron only its row.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..arith.context import PlaceTag
+
+LEFT, RIGHT = 0.03, 0.93  # the band of the core width the layers share (registers and ports outside)
+
+
+def crossbar_targets(tags: Mapping[str, PlaceTag], layers: list[tuple[int, int]]) -> dict[str, tuple[float, float]]:
+    """Instance name -> (x, y) target as fractions of the core (nan: no pull on that axis).
+
+    layers[L] = (neurons, input groups) of layer L."""
+    counts = np.zeros(len(layers))
+    for tag in tags.values():
+        if 0 <= tag.layer < len(layers):
+            counts[tag.layer] += 1
+    if not counts.sum():
+        return {}
+    edges = LEFT + (RIGHT - LEFT) * np.r_[0.0, np.cumsum(counts) / counts.sum()]
+    out: dict[str, tuple[float, float]] = {}
+    for name, tag in tags.items():
+        if not 0 <= tag.layer < len(layers):
+            continue
+        n_cols, n_rows = layers[tag.layer]
+        x0, x1 = edges[tag.layer], edges[tag.layer + 1]
+        fx = x0 + (x1 - x0) * (tag.column + 0.5) / n_cols if tag.column >= 0 else np.nan
+        fy = (tag.group + 0.5) / n_rows if tag.group >= 0 else np.nan
+        if np.isfinite(fx) or np.isfinite(fy):
+            out[name] = (float(fx), float(fy))
+    return out
