@@ -45,6 +45,8 @@ def main() -> None:
                     help="with --models: also run the official transistor-level LVS deck (kept outside the "
                          "project) with Debian's klayout on each routed model, decaps in the reference")
     ap.add_argument("--rounds", type=int, default=None, help="negotiation rounds for --models (default: the router's)")
+    ap.add_argument("--floorplan", choices=["crossbar", "free"], default="crossbar",
+                    help="floorplan for --models (build --layout --floorplan)")
     args = ap.parse_args()
     pdk = load_pdk("sky130")
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -87,7 +89,8 @@ def main() -> None:
               f"(HPWL {lay.placement.hpwl_nm() / 1e6:.2f} mm)")
 
     if args.models:
-        model_ladder(pdk, args.models.split(","), args.rounds, args.layout_utilization, args.device_deck)
+        model_ladder(pdk, args.models.split(","), args.rounds, args.layout_utilization, args.device_deck,
+                     args.floorplan)
 
 
 def device_lvs(pdk, lay, deck: Path, label: str) -> None:
@@ -102,10 +105,11 @@ def device_lvs(pdk, lay, deck: Path, label: str) -> None:
         device_level_lvs(deck, gds, lay.design, Path(tmp), decap_instances(lay.placement, pdk))
 
 
-def model_ladder(pdk, specs: list[str], rounds: int | None, utilization: float = 0.4, device_deck=None) -> None:
+def model_ladder(pdk, specs: list[str], rounds: int | None, utilization: float = 0.4, device_deck=None,
+                 floorplan: str = "crossbar") -> None:
     import numpy as np
 
-    from layoutgen.build import BuildOptions, compile_model
+    from layoutgen.build import BuildOptions, compile_model, floorplan_targets
     from layoutgen.model import IntLayer, IntModel
     from layoutgen.route import RouteOptions
 
@@ -121,12 +125,15 @@ def model_ladder(pdk, specs: list[str], rounds: int | None, utilization: float =
             layers.append(IntLayer(rng.integers(-3, 4, (n_out, n_in)), rng.integers(-64, 64, n_out),
                                    int(max(0, np.log2(max(np.sqrt(n_in) * 3 * 8, 1)) - 3)), not last, 0 if last else 4))
         model = IntModel(4, layers)
-        design = compile_model(model, pdk, BuildOptions(top="chip", layout=True)).design
+        build_options = BuildOptions(top="chip", layout=True, floorplan=floorplan)
+        compiled = compile_model(model, pdk, build_options)
+        design = compiled.design
         opts = RouteOptions() if rounds is None else RouteOptions(rounds=rounds)
         t0 = time.perf_counter()
         unrouted, lay = 0, None
         try:
-            lay = make_layout(design, pdk, utilization=utilization, route_options=opts)
+            lay = make_layout(design, pdk, utilization=utilization, route_options=opts,
+                              place_targets=floorplan_targets(compiled, build_options))
         except RoutingFailed as exc:
             unrouted = int(str(exc).split(" of ")[0])
         dt = time.perf_counter() - t0

@@ -330,7 +330,7 @@ def build_model_dir(model_path, pdk: Pdk, out_dir, options: BuildOptions, *, wei
     return result
 
 
-def _floorplan_targets(result: BuildResult, options: BuildOptions):
+def floorplan_targets(result: BuildResult, options: BuildOptions):
     """The crossbar floorplan's pulls from the arithmetic's place tags (None: the placer alone)."""
     net = result.network
     if not options.crossbar or net is None or not getattr(net.ctx, "place_tags", None):
@@ -349,7 +349,7 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
     with progress.step(f"place and route ({result.report['n_cells']} cells)"):
         log = (lambda msg: print(f"layoutgen:   route {msg}", file=sys.stderr, flush=True)) if progress.enabled else None
         layout = make_layout(result.design, pdk, pdk_root=pdk_root, utilization=options.utilization, log=log,
-                             place_targets=_floorplan_targets(result, options))
+                             place_targets=floorplan_targets(result, options))
     result.design = layout.design  # with its clock tree: Verilog, netlist, LVS and energy see the buffers
     wire_caps = layout.wire_cap_ff()
     with progress.step("static timing with routed wire loads and clock skew"):
