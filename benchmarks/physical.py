@@ -109,7 +109,7 @@ def model_ladder(pdk, specs: list[str], rounds: int | None, utilization: float =
                  floorplan: str = "crossbar") -> None:
     import numpy as np
 
-    from layoutgen.build import BuildOptions, compile_model, floorplan_targets
+    from layoutgen.build import BuildOptions, compile_model
     from layoutgen.model import IntLayer, IntModel
     from layoutgen.route import RouteOptions
 
@@ -133,7 +133,7 @@ def model_ladder(pdk, specs: list[str], rounds: int | None, utilization: float =
         unrouted, lay = 0, None
         try:
             lay = make_layout(design, pdk, utilization=utilization, route_options=opts,
-                              place_targets=floorplan_targets(compiled, build_options))
+                              place_targets=compiled.place_targets)
         except RoutingFailed as exc:
             unrouted = int(str(exc).split(" of ")[0])
         dt = time.perf_counter() - t0

@@ -18,6 +18,7 @@ import numpy as np
 from .arith.context import load_logic_delays
 from .arith.layer import ArithOptions
 from .arith.network import build_network
+from .physical.floorplan import CROSSBAR_GROUP, CROSSBAR_SHARE_BLOCK, crossbar_targets, layer_shapes
 from .errors import LayoutgenError
 from .netlist.ir import Design
 from .pdk.core import Pdk
@@ -47,12 +48,6 @@ class BuildOptions:
         return self.layout and self.floorplan == "crossbar" and not self.tile
 
 
-# the crossbar floorplan's input group and subexpression-sharing block (layoutgen/physical/floorplan.py),
-# measured on digits at utilization 0.4 (estimated wire demand; cells): groups of 8 inputs 0.84,
-# 16 0.60, 32 0.66; sharing blocks of 2 neurons 0.59 (21,382 cells), 4 0.60 (20,942), 8 0.68
-# (20,084), the whole layer 0.99 (19,030), none 0.57 (22,632); the free placement 1.06 (17,642)
-CROSSBAR_GROUP = 16
-CROSSBAR_SHARE_BLOCK = 4
 
 
 @dataclass
@@ -63,6 +58,8 @@ class BuildResult:
     out_dir: Path | None = None
     timings: dict = field(default_factory=dict)
     network: object = None  # the arithmetic's result; a cluster.netlist.TiledNetwork carries the unit cells
+    # the crossbar floorplan's pulls: flat instance name -> (x, y) fractions of the core (None: free)
+    place_targets: dict | None = None
 
 
 class Progress:
@@ -161,7 +158,10 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
     from .report_md import area_fields
 
     report.update(area_fields(report, design))  # area_um2: cell area here; the die once a layout exists
-    return BuildResult(design, model, report, timings=progress.timings, network=net)
+    targets = None
+    if options.crossbar:
+        targets = crossbar_targets(net.ctx.place_tags, layer_shapes(model))
+    return BuildResult(design, model, report, timings=progress.timings, network=net, place_targets=targets)
 
 
 CORNERS = ("tt_025C_1v80", "ss_100C_1v60")
@@ -330,17 +330,6 @@ def build_model_dir(model_path, pdk: Pdk, out_dir, options: BuildOptions, *, wei
     return result
 
 
-def floorplan_targets(result: BuildResult, options: BuildOptions):
-    """The crossbar floorplan's pulls from the arithmetic's place tags (None: the placer alone)."""
-    net = result.network
-    if not options.crossbar or net is None or not getattr(net.ctx, "place_tags", None):
-        return None
-    from .physical.floorplan import crossbar_targets
-
-    shapes = [(layer.W.shape[0], -(-layer.W.shape[1] // CROSSBAR_GROUP)) for layer in result.model.layers]
-    return crossbar_targets(net.ctx.place_tags, shapes)
-
-
 def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progress: Progress, pdk_root):
     """Place, route and write the layout; verify it with DRC and LVS; figures into the report."""
     from .layout import make_layout, write_layout_files
@@ -349,7 +338,7 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
     with progress.step(f"place and route ({result.report['n_cells']} cells)"):
         log = (lambda msg: print(f"layoutgen:   route {msg}", file=sys.stderr, flush=True)) if progress.enabled else None
         layout = make_layout(result.design, pdk, pdk_root=pdk_root, utilization=options.utilization, log=log,
-                             place_targets=floorplan_targets(result, options))
+                             place_targets=result.place_targets)
     result.design = layout.design  # with its clock tree: Verilog, netlist, LVS and energy see the buffers
     wire_caps = layout.wire_cap_ff()
     with progress.step("static timing with routed wire loads and clock skew"):

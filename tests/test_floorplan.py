@@ -5,9 +5,9 @@ import numpy as np
 
 from conftest import random_int_model
 from layoutgen.arith.context import PlaceTag
-from layoutgen.build import CROSSBAR_GROUP, BuildOptions, floorplan_targets, compile_model
+from layoutgen.build import BuildOptions, compile_model
 from layoutgen.layout import wire_demand
-from layoutgen.physical.floorplan import LEFT, RIGHT, crossbar_targets
+from layoutgen.physical.floorplan import CROSSBAR_GROUP, LEFT, RIGHT, crossbar_targets
 from layoutgen.physical.place import PlaceOptions, place
 
 
@@ -33,7 +33,7 @@ def test_crossbar_build_places_cells_at_their_crossings_and_cuts_demand(pdk):
     for fp in ("crossbar", "free"):
         options = BuildOptions(top="chip", layout=True, floorplan=fp)
         res = compile_model(model, pdk, options)
-        targets = floorplan_targets(res, options)
+        targets = res.place_targets
         assert (targets is None) == (fp == "free")
         placed[fp] = (place(res.design, pdk, options=PlaceOptions(utilization=0.4), targets=targets), targets)
     assert res.report["options"]["floorplan"] == "free"

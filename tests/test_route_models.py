@@ -3,7 +3,7 @@ met3 is full. Before met1, routability spreading and the negotiation-tail fixes,
 left 12 nets unrouted after 40 rounds."""
 from __future__ import annotations
 
-from layoutgen.build import BuildOptions, compile_model, floorplan_targets
+from layoutgen.build import BuildOptions, compile_model
 from layoutgen.layout import make_layout, net_wire_lengths_nm
 from layoutgen.route.router import M1
 
@@ -14,7 +14,7 @@ def test_mid_size_model_routes_completely(pdk):
     model = random_int_model(seed=5, sizes=[16, 12, 4], input_bits=4, weight_range=(-3, 3), act_bits=4)
     options = BuildOptions(top="chip", layout=True)
     compiled = compile_model(model, pdk, options)
-    layout = make_layout(compiled.design, pdk, utilization=0.4, place_targets=floorplan_targets(compiled, options))
+    layout = make_layout(compiled.design, pdk, utilization=0.4, place_targets=compiled.place_targets)
     routing = layout.routing
     assert routing.unrouted == []
     assert routing.stats["nets"] > 2000

@@ -18,7 +18,19 @@ import numpy as np
 
 from ..arith.context import PlaceTag
 
+# the crossbar floorplan's input group and subexpression-sharing block (ArithOptions.locality_group / share_block),
+# measured on digits at utilization 0.4 (estimated wire demand; cells): groups of 8 inputs 0.84,
+# 16 0.60, 32 0.66; sharing blocks of 2 neurons 0.59 (21,382 cells), 4 0.60 (20,942), 8 0.68
+# (20,084), the whole layer 0.99 (19,030), none 0.57 (22,632); the free placement 1.06 (17,642)
+CROSSBAR_GROUP = 16
+CROSSBAR_SHARE_BLOCK = 4
+
 LEFT, RIGHT = 0.03, 0.93  # the band of the core width the layers share (registers and ports outside)
+
+
+def layer_shapes(model) -> list[tuple[int, int]]:
+    """(neurons, input groups) of every layer of an integer model, as the crossbar lays them out."""
+    return [(layer.W.shape[0], -(-layer.W.shape[1] // CROSSBAR_GROUP)) for layer in model.layers]
 
 
 def crossbar_targets(tags: Mapping[str, PlaceTag], layers: list[tuple[int, int]]) -> dict[str, tuple[float, float]]:
