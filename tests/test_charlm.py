@@ -171,6 +171,21 @@ def test_every_stream_equals_the_reference(example):
     assert in_round == [(r * P + s, s) for s in range(P)]
 
 
+def test_crossbar_chip_generates_the_same_text_and_carries_its_floorplan(example):
+    """ChipOptions(crossbar=True), as `lmbuild --layout` builds it: the network in input groups and
+    neuron blocks, every stream still equal to the reference, and placement targets for the core's
+    cells under their flat names (core/...)."""
+    model, spec, _ = example
+    chip = build_chip(model, spec, PDK, ChipOptions(crossbar=True))
+    prompts = [spec.encode(t) for t in ["the chip ", "layout", "q", "x-y, z."]]
+    gen = chip_generate(chip, prompts, 20)
+    assert gen.tokens == reference_generate(model, spec, prompts, [20] * len(prompts))
+    targets = chip.place_targets
+    assert len(targets) > 1000 and all(name.startswith("core/") for name in targets)
+    flat = {f"core/{inst.name}" for inst in chip.design.modules[chip.core].instances}
+    assert sum(name in flat for name in targets) > 0.9 * len(targets)
+
+
 def test_reference_is_the_golden_model_step_by_step(example):
     model, spec, _ = example
     prompt = spec.encode("layout")

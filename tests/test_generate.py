@@ -141,6 +141,7 @@ def test_lmbuild_layout_goes_through_the_build_layout_path(tmp_path):
     clean = rep["drc_violations"] == 0 and rep["lvs_match"]
     assert r.exit_code == (0 if clean else 1), r.output
     assert f"DRC {rep['drc_violations']} violations" in r.output
+    assert rep["floorplan"] == "crossbar"  # lmbuild --layout builds and places the network as a crossbar
     # token rates follow the fmax with routed wire loads, not the estimate before layout
     assert rep["timing_wire_model"].startswith("per-net wire capacitance")
     assert rep["tokens_per_s_tt"] == round(rep["fmax_mhz_tt"] * 1e6)

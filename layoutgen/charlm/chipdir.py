@@ -79,6 +79,7 @@ def chip_report(chip: Chip, model, pdk: Pdk, progress: Progress) -> dict:
         "ring_cell_area_um2": round(area - core_area, 3),
         "timing_wire_model": timing[CORNERS[0]].wire_model,
         "sampling": chip.sampler.to_json() if chip.sampler else None,
+        "floorplan": "crossbar" if chip.place_targets else "free",
     }
     for corner, tag in zip(CORNERS, ("tt", "ss")):
         rep[f"fmax_mhz_{tag}"] = round(timing[corner].fmax_mhz, 2)
@@ -152,7 +153,7 @@ def build_chip_dir(model_path, pdk: Pdk, out_dir, options: ChipOptions | None = 
         save_int_model(model, folder / f"{top}.int.npz")
         save_spec(spec, folder / f"{top}.lm.json")
 
-    result = BuildResult(chip.design, model, report)
+    result = BuildResult(chip.design, model, report, place_targets=chip.place_targets)
     writers = [files]
     if layout:
         from ..build import BuildOptions, _layout_writer

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from ..arith.context import ArithContext, load_logic_delays
 from ..arith.layer import ArithOptions, build_layer
+from ..physical.floorplan import CROSSBAR_GROUP, CROSSBAR_SHARE_BLOCK, crossbar_targets, layer_shapes
 from ..arith.words import Word
 from ..errors import LayoutgenError
 from ..netlist.builder import ModuleBuilder
@@ -45,6 +46,7 @@ class ChipOptions:
     recoding: str = "csd"
     share: bool = True
     sampler: Sampler | None = None  # None: greedy argmax
+    crossbar: bool = False  # build the network for the crossbar floorplan (lmbuild --layout; physical/floorplan.py)
 
 
 @dataclass
@@ -56,6 +58,7 @@ class Chip:
     stream_bits: int
     core: str  # name of the core module
     sampler: Sampler | None = None
+    place_targets: dict | None = None  # the crossbar floorplan's pulls by flat instance name (None: free)
 
     @property
     def token_bits(self) -> int:
@@ -68,8 +71,8 @@ def _check_top(top: str) -> str:
     return top
 
 
-def build_core(model, spec: LmSpec, pdk: Pdk, name: str, options: ChipOptions) -> tuple[Module, int]:
-    """The pipelined core module (ports clk, x, y) and its latency in cycles.
+def build_core(model, spec: LmSpec, pdk: Pdk, name: str, options: ChipOptions) -> tuple[Module, int, dict]:
+    """The pipelined core module (ports clk, x, y), its latency in cycles and its cells' place tags.
 
     x = the context's token codes (oldest first), then, when sampling, the random bits of this cycle.
     """
@@ -86,8 +89,11 @@ def build_core(model, spec: LmSpec, pdk: Pdk, name: str, options: ChipOptions) -
     for p in range(spec.context):
         lines = decoder(ctx, x_nets[p * tb:(p + 1) * tb], V)
         words.extend(Word((line,), 0, 1) for line in lines)
-    arith = ArithOptions(recoding=options.recoding, share=options.share)
-    for layer in model.layers:
+    arith = ArithOptions(recoding=options.recoding, share=options.share,
+                         locality_group=CROSSBAR_GROUP if options.crossbar else 0,
+                         share_block=CROSSBAR_SHARE_BLOCK if options.crossbar else 0)
+    for li, layer in enumerate(model.layers):
+        ctx.layer = li
         words, _ = build_layer(ctx, words, layer, arith)
     if sampler:
         table = sampler.table
@@ -99,14 +105,17 @@ def build_core(model, spec: LmSpec, pdk: Pdk, name: str, options: ChipOptions) -
         words = noisy
     y_bits = argmax(ctx, words)
     pipe = insert_registers(module, pdk.library, delays, x_nets, y_bits, options.stage_depth)
-    return module, int(pipe.latency_cycles)
+    return module, int(pipe.latency_cycles), ctx.place_tags
 
 
 def build_chip(model, spec: LmSpec, pdk: Pdk, options: ChipOptions | None = None) -> Chip:
     options = options or ChipOptions()
     top = _check_top(options.top)
     core_name = f"{top}_core"
-    core, latency = build_core(model, spec, pdk, core_name, options)
+    core, latency, tags = build_core(model, spec, pdk, core_name, options)
+    targets = None
+    if options.crossbar:  # the core is instance "core" of the top: flat names carry that prefix
+        targets = crossbar_targets({f"core/{name}": tag for name, tag in tags.items()}, layer_shapes(model))
     lib = pdk.library
     dff = lib.role("dff")
     P = latency + 1
@@ -174,7 +183,7 @@ def build_chip(model, spec: LmSpec, pdk: Pdk, options: ChipOptions | None = None
     design.add_module(mod)
     design.validate()
     return Chip(design=design, spec=spec, core_latency=latency, streams=P, stream_bits=sb, core=core_name,
-                sampler=options.sampler)
+                sampler=options.sampler, place_targets=targets)
 
 
 def _automaton(b: ModuleBuilder, sampler: Sampler, rst: int, nrst: int, flop) -> list[int]:

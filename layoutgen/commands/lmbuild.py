@@ -42,10 +42,13 @@ def _default_model() -> Path:
               help="Also place, route and write DIR/<top>.gds, checked by DRC and LVS (the `build --layout` path).")
 @click.option("--utilization", default=0.4, show_default=True, type=click.FloatRange(0.05, 0.9),
               help="With --layout: target logic cell area / core area of the placement.")
+@click.option("--floorplan", type=click.Choice(["crossbar", "free"]), default="crossbar", show_default=True,
+              help="With --layout: crossbar (the network built and placed as neuron columns x input-group rows; "
+                   "docs/physical.md) or free (the placer alone).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @user_errors
 def command(model, out_dir, spec_path, pdk_name, top, stage_depth, temperature, seed, check_tokens, with_layout,
-            utilization, quiet):
+            utilization, floorplan, quiet):
     """Build the generating chip of MODEL (int-v1 character model; default: examples/charlm).
 
     The chip holds the network, an argmax unit (with --temperature: Gumbel noise from an on-chip
@@ -65,7 +68,8 @@ def command(model, out_dir, spec_path, pdk_name, top, stage_depth, temperature, 
     top = check_top_name(top)
     out_dir = out_dir or Path("build") / top
     pdk = load_pdk(pdk_name)
-    result = build_chip_dir(model, pdk, out_dir, ChipOptions(top=top, stage_depth=stage_depth), spec_path=spec_path,
+    options = ChipOptions(top=top, stage_depth=stage_depth, crossbar=with_layout and floorplan == "crossbar")
+    result = build_chip_dir(model, pdk, out_dir, options, spec_path=spec_path,
                             temperature=temperature, seed=seed, check_tokens=check_tokens,
                             progress=Progress(enabled=not quiet), layout=with_layout, utilization=utilization,
                             pdk_root=pdk_root_from_env())
