@@ -5,7 +5,8 @@ their columns. Columns are reduced LSB first with full adders on the three earli
 (a timing-driven Dadda/Wallace hybrid: each FA removes one bit) until each column holds at most two
 bits plus the incoming carry, then a ripple-carry adder finishes. The top column only needs its
 parity, so it is an XOR tree. The sum is taken modulo 2**width, which is exact because the caller's
-range [lo, hi] fits the width.
+range [lo, hi] fits the width. For the crossbar floorplan the bits of each input group are reduced
+on their own first (layoutgen.physical.floorplan).
 """
 from __future__ import annotations
 
@@ -32,6 +33,20 @@ def _term_bits(ctx: ArithContext, cols, word: Word, shift: int, sign: int, width
     return const
 
 
+def _reduce_to_two(ctx: ArithContext, cols: list[list[tuple[float, int]]]) -> None:
+    """Full adders on the earliest bits until no column but the top one holds more than two bits."""
+    for col in cols:
+        col.sort()
+    for c in range(len(cols) - 1):
+        col = cols[c]
+        while len(col) > 2:
+            (_, a), (_, b), (_, d) = col[:3]
+            del col[:3]
+            s, cy = ctx.fa(a, b, d)
+            _insert(col, ctx, s)
+            _insert(cols[c + 1], ctx, cy)
+
+
 def sum_terms(ctx: ArithContext, terms: list[tuple[Word, int, int]], const: int, lo: int, hi: int,
               groups: list[int] | None = None, tag: tuple[int, float] | None = None) -> Word:
     """Word holding const + sum(sign * word * 2**shift) for the terms; the true value lies in [lo, hi].
@@ -52,16 +67,7 @@ def sum_terms(ctx: ArithContext, terms: list[tuple[Word, int, int]], const: int,
             for (word, shift, sign), tg in zip(terms, groups):
                 if tg == g:
                     const += _term_bits(ctx, gcols, word, shift, sign, width, own_inverters)
-            for col in gcols:
-                col.sort()
-            for c in range(width - 1):
-                col = gcols[c]
-                while len(col) > 2:
-                    (_, a), (_, b), (_, d) = col[:3]
-                    del col[:3]
-                    s, cy = ctx.fa(a, b, d)
-                    _insert(col, ctx, s)
-                    _insert(gcols[c + 1], ctx, cy)
+            _reduce_to_two(ctx, gcols)
             for c in range(width):
                 cols[c].extend(gcols[c])
             if tag is not None:
