@@ -330,6 +330,17 @@ def build_model_dir(model_path, pdk: Pdk, out_dir, options: BuildOptions, *, wei
     return result
 
 
+DETAIL_UM = 40.0  # side of <top>.detail.png's view: at 2000 px, 50 px per um (a site is 23 px)
+
+
+def detail_window_um(die_nm) -> tuple[float, float, float, float]:
+    """A DETAIL_UM square at the centre of the die (the whole die if it is smaller), in um."""
+    x0, y0, x1, y1 = (v / 1000 for v in die_nm)
+    half_w, half_h = min(DETAIL_UM, x1 - x0) / 2, min(DETAIL_UM, y1 - y0) / 2
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+
+
 def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progress: Progress, pdk_root):
     """Place, route and write the layout; verify it with DRC and LVS; figures into the report."""
     from .layout import make_layout, write_layout_files
@@ -376,6 +387,8 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
         write_lef(folder / f"{top}.lef", top, layout.placement.die, pins,
                   coarse_obstructions(layout.placement.die, pins, pdk.tech))
         render_png(path, folder / f"{top}.png", pdk.tech, top=top, width=2000)
+        render_png(path, folder / f"{top}.detail.png", pdk.tech, top=top, width=2000,
+                   window_um=detail_window_um(layout.placement.die))
         # routed wire areas and side-by-side neighbours: where `layoutgen faults` draws opens and bridges
         save_wire_map(wire_map(layout.routing, pdk.tech, layout.placement.cells.n_nets), folder / f"{top}.wires.npz")
         if not options.verify:

@@ -38,7 +38,7 @@ def test_random_model_layout_is_drc_and_lvs_clean(tmp_path, name):
     assert report["lvs_match"] is True
     assert report["check"]["bit_exact"]
     assert report["die_width_um"] > 0 and 0 < report["utilization"] < 1
-    for suffix in (".gds", ".lyp", ".lef", ".png", ".v", ".int.npz", ".netlist.json.gz", ".drc.lyrdb", ".lvs.txt"):
+    for suffix in (".gds", ".lyp", ".lef", ".png", ".detail.png", ".v", ".int.npz", ".netlist.json.gz", ".drc.lyrdb", ".lvs.txt"):
         assert (out / f"chip{suffix}").is_file(), suffix
     # the clock tree is part of the netlist written out, and timing/energy use the routed wires
     tree = report["clock_tree"]

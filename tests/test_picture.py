@@ -42,6 +42,24 @@ def test_routed_layout_picture_is_deterministic_and_shows_its_layers(pdk, chip_g
     assert not list(tmp_path.glob(".*partial"))
 
 
+def test_a_window_shows_only_its_part_of_the_layout(pdk, tmp_path):
+    """window_um: the view is that box (a close-up of a large die), its aspect ratio sets the height."""
+    lib = gdstk.Library("t", unit=1e-6, precision=1e-9)
+    cell = gdstk.Cell("t")
+    m2, m3 = pdk.tech.gds("met2"), pdk.tech.gds("met3")
+    cell.add(gdstk.rectangle((0, 0), (50, 100), layer=m2[0], datatype=m2[1]))
+    cell.add(gdstk.rectangle((50, 0), (100, 100), layer=m3[0], datatype=m3[1]))
+    lib.add(cell)
+    gds = tmp_path / "t.gds"
+    lib.write_gds(str(gds))
+    px = _pixels(render_png(gds, tmp_path / "w.png", pdk.tech, width=100, window_um=(10, 10, 40, 70)))
+    assert px.shape[:2] == (200, 100)
+    met2 = (np.abs(px - _rgb(pdk.tech.layers["met2"].color)).sum(axis=2) <= 3).mean()
+    assert met2 > 0.95  # only met2 inside the window
+    with pytest.raises(PictureError, match="window"):
+        render_png(gds, tmp_path / "x.png", pdk.tech, window_um=(10, 10, 5, 70))
+
+
 def test_layers_land_where_the_shapes_are(pdk, tmp_path):
     lib = gdstk.Library("t", unit=1e-6, precision=1e-9)
     cell = gdstk.Cell("t")

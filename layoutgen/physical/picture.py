@@ -1,4 +1,5 @@
-"""The layout picture <top>.png, rendered headless with klayout.lay.
+"""The layout pictures <top>.png (the whole die) and <top>.detail.png (a close-up of its centre),
+rendered headless with klayout.lay.
 
 Only the layers that make a whole chip readable are drawn: cell outlines (prbndry: the cells in their
 rows; prbndry boundary), li1 (inside, darkened the cells), the routing metals met1..met4 (met1 rails, met2 vertical and met3
@@ -78,9 +79,12 @@ def _layer_nodes(tech: Tech, layers) -> list:
 
 
 def render_png(gds_path: str | Path, png_path: str | Path, tech: Tech, *, top: str | None = None,
-               width: int = 2000, height: int | None = None, layers=PICTURE_LAYERS) -> Path:
+               width: int = 2000, height: int | None = None, layers=PICTURE_LAYERS,
+               window_um: tuple[float, float, float, float] | None = None) -> Path:
     """Render the layout in `gds_path` (GDS or OASIS) to a PNG of `width` pixels (height from the
-    die's aspect ratio unless given), the whole top cell in view, hierarchy fully expanded."""
+    aspect ratio of the view unless given), hierarchy fully expanded. The view is the whole top cell,
+    or `window_um` (left, bottom, right, top in um): on a large die only a close-up shows the cells,
+    pins and single wires."""
     gds_path, png_path = Path(gds_path), Path(png_path)
     if not gds_path.is_file():
         raise PictureError(f"picture: layout file {gds_path} does not exist; write the layout first")
@@ -101,6 +105,11 @@ def render_png(gds_path: str | Path, png_path: str | Path, tech: Tech, *, top: s
     box = cell.dbbox()
     if box.empty() or box.width() <= 0 or box.height() <= 0:
         raise PictureError(f"picture: cell {cell.name} of {gds_path.name} is empty")
+    if window_um is not None:
+        left, bottom, right, top_um = window_um
+        if not (right > left and top_um > bottom):
+            raise PictureError(f"picture window {window_um} um is empty; give left < right and bottom < top")
+        box = kdb.DBox(left, bottom, right, top_um)
     if height is None:
         height = max(16, min(MAX_PIXELS, round(width * box.height() / box.width())))
     view.clear_layers()
@@ -111,8 +120,8 @@ def render_png(gds_path: str | Path, png_path: str | Path, tech: Tech, *, top: s
                        ("default-font-size", "1"), ("bitmap-oversampling", "1"), ("child-context-enabled", "false")):
         view.set_config(key, value)
     view.max_hier()
-    # a margin of 2 % around the cell so edge pins and their labels are not cut
-    mx, my = box.width() * 0.02, box.height() * 0.02
+    # a margin of 2 % around the cell so edge pins and their labels are not cut (none for a window)
+    mx, my = (0.0, 0.0) if window_um is not None else (box.width() * 0.02, box.height() * 0.02)
     target = kdb.DBox(box.left - mx, box.bottom - my, box.right + mx, box.top + my)
     tmp = png_path.with_name(f".{png_path.name}.partial")
     try:
