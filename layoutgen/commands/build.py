@@ -63,7 +63,7 @@ def _top_from(path: Path) -> str:
 @click.option("--no-verify", is_flag=True, help="With --layout: skip DRC and LVS.")
 @click.option("--floorplan", type=click.Choice(["crossbar", "free"]), default="crossbar", show_default=True,
               help="With --layout: crossbar (neurons in columns, input groups in rows, logic built to match; "
-                   "about 19%% more cells on digits, far less wire) or free (the placer alone).")
+                   "about 19% more cells on digits, far less wire) or free (the placer alone).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress lines.")
 @click.option("--tile", type=int, default=None,
               help="Build shared partial-sum units on weight tiles of K inputs (docs/cluster.md).")
