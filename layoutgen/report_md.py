@@ -179,8 +179,12 @@ def _summary(r: dict) -> list[str]:
         pairs += [
             ("die", f"{r['die_width_um']:.2f} x {r['die_height_um']:.2f} um ({r['die_area_mm2']:.4f} mm2), "
                     f"utilization {r['utilization']:.3f}"),
-            ("routing", f"{r['routed_nets']} nets, {r['wire_length_um']:.0f} um of met2/met3"),
+            ("routing", f"{r['routed_nets']} nets, {r['wire_length_um'] / 1000:.1f} mm of wire on met1-met4"),
         ]
+        floorplan = r.get("options", {}).get("floorplan")
+        if floorplan:
+            pairs.append(("floorplan", "crossbar: neurons in columns, input groups in rows (docs/physical.md)"
+                          if floorplan == "crossbar" else "free (the placer alone)"))
     if "drc_violations" in r:
         pairs += [("DRC", f"{r['drc_violations']} violations"), ("LVS", "match" if r["lvs_match"] else "MISMATCH")]
     return _rows(pairs)
@@ -289,6 +293,9 @@ def render_report(report: dict, folder: Path) -> str:
     picture = folder / f"{r['top']}.png"
     if picture.is_file():  # written by the layout step (layoutgen.physical.picture)
         lines += ["## Layout", "", f"![layout of {r['top']}]({picture.name})", ""]
+        detail = folder / f"{r['top']}.detail.png"
+        if detail.is_file():
+            lines += [f"A close-up of the die's centre: ![close-up of {r['top']}]({detail.name})", ""]
     lines += _timing(r, plots[PLOT_TIMING]) + _energy(r, plots[PLOT_ENERGY]) + _area(r, plots[PLOT_AREA])
     text = "\n".join(lines)
     (folder / "report.md").write_text(text)

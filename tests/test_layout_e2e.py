@@ -48,6 +48,8 @@ def test_random_model_layout_is_drc_and_lvs_clean(tmp_path, name):
     assert report["timing_wire_model"].startswith("per-net wire capacitance")
     assert "MACRO chip" in (out / "chip.lef").read_text()
     assert (out / "chip.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    md = (out / "report.md").read_text()
+    assert "(chip.png)" in md and "(chip.detail.png)" in md and "| floorplan | crossbar" in md
 
 
 def test_layout_is_byte_identical_when_rebuilt(tmp_path):
