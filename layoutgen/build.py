@@ -18,7 +18,7 @@ import numpy as np
 from .arith.context import load_logic_delays
 from .arith.layer import ArithOptions
 from .arith.network import build_network
-from .physical.floorplan import CROSSBAR_GROUP, CROSSBAR_SHARE_BLOCK, crossbar_targets, layer_shapes
+from .physical.floorplan import crossbar_arith, crossbar_targets, layer_shapes
 from .errors import LayoutgenError
 from .netlist.ir import Design
 from .pdk.core import Pdk
@@ -46,8 +46,6 @@ class BuildOptions:
     @property
     def crossbar(self) -> bool:
         return self.layout and self.floorplan == "crossbar" and not self.tile
-
-
 
 
 @dataclass
@@ -91,9 +89,7 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
     """The integer model as a pipelined netlist of PDK cells, with its figures."""
     progress = progress or Progress(False)
     arith = ArithOptions(recoding=options.recoding, share=options.share, tile=options.tile,
-                         local_inverters=options.layout,
-                         locality_group=CROSSBAR_GROUP if options.crossbar else 0,
-                         share_block=CROSSBAR_SHARE_BLOCK if options.crossbar else 0)
+                         local_inverters=options.layout, **crossbar_arith(options.crossbar))
     with progress.step("arithmetic (shared adder graph, compressor trees)"):
         net = build_network(model, pdk, options.top, arith)
     clock = None

@@ -59,27 +59,27 @@ def sum_terms(ctx: ArithContext, terms: list[tuple[Word, int, int]], const: int,
     mod = 1 << width
     cols: list[list[tuple[float, int]]] = [[] for _ in range(width)]
     own_inverters: dict[int, int] = {}
-    homes = sorted({g for g in groups if g >= 0}) if groups is not None else []
-    if len(homes) > 1:
-        for g in homes:
-            n0 = ctx.n_cells()
-            gcols: list[list[tuple[float, int]]] = [[] for _ in range(width)]
-            for (word, shift, sign), tg in zip(terms, groups):
-                if tg == g:
-                    const += _term_bits(ctx, gcols, word, shift, sign, width, own_inverters)
-            _reduce_to_two(ctx, gcols)
-            for c in range(width):
-                cols[c].extend(gcols[c])
-            if tag is not None:
-                ctx.tag_since(n0, PlaceTag(*tag, g))
+    by_group: dict[int, list[tuple[Word, int, int]]] = {}
+    rest = list(terms)
+    if groups is not None:
+        rest = []
+        for term, g in zip(terms, groups):
+            (by_group.setdefault(g, []) if g >= 0 else rest).append(term)
+        if len(by_group) < 2:  # one group: nothing to keep apart
+            by_group, rest = {}, list(terms)
+    for g in sorted(by_group):
         n0 = ctx.n_cells()
-        for (word, shift, sign), tg in zip(terms, groups):
-            if tg < 0:
-                const += _term_bits(ctx, cols, word, shift, sign, width, own_inverters)
-    else:
-        n0 = ctx.n_cells()
-        for word, shift, sign in terms:
-            const += _term_bits(ctx, cols, word, shift, sign, width, own_inverters)
+        gcols: list[list[tuple[float, int]]] = [[] for _ in range(width)]
+        for word, shift, sign in by_group[g]:
+            const += _term_bits(ctx, gcols, word, shift, sign, width, own_inverters)
+        _reduce_to_two(ctx, gcols)
+        for c in range(width):
+            cols[c].extend(gcols[c])
+        if tag is not None:
+            ctx.tag_since(n0, PlaceTag(*tag, g))
+    n0 = ctx.n_cells()
+    for word, shift, sign in rest:
+        const += _term_bits(ctx, cols, word, shift, sign, width, own_inverters)
     const %= mod
     ones = [(const >> c) & 1 for c in range(width)]
     for col in cols:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from ..arith.context import ArithContext, load_logic_delays
 from ..arith.layer import ArithOptions, build_layer
-from ..physical.floorplan import CROSSBAR_GROUP, CROSSBAR_SHARE_BLOCK, crossbar_targets, layer_shapes
+from ..physical.floorplan import crossbar_arith, crossbar_targets, layer_shapes
 from ..arith.words import Word
 from ..errors import LayoutgenError
 from ..netlist.builder import ModuleBuilder
@@ -89,9 +89,7 @@ def build_core(model, spec: LmSpec, pdk: Pdk, name: str, options: ChipOptions) -
     for p in range(spec.context):
         lines = decoder(ctx, x_nets[p * tb:(p + 1) * tb], V)
         words.extend(Word((line,), 0, 1) for line in lines)
-    arith = ArithOptions(recoding=options.recoding, share=options.share,
-                         locality_group=CROSSBAR_GROUP if options.crossbar else 0,
-                         share_block=CROSSBAR_SHARE_BLOCK if options.crossbar else 0)
+    arith = ArithOptions(recoding=options.recoding, share=options.share, **crossbar_arith(options.crossbar))
     for li, layer in enumerate(model.layers):
         ctx.layer = li
         words, _ = build_layer(ctx, words, layer, arith)

@@ -25,6 +25,12 @@ from ..arith.context import PlaceTag
 CROSSBAR_GROUP = 16
 CROSSBAR_SHARE_BLOCK = 4
 
+
+def crossbar_arith(on: bool) -> dict[str, int]:
+    """The ArithOptions fields that build a network for the crossbar (all 0: the usual network)."""
+    return {"locality_group": CROSSBAR_GROUP if on else 0, "share_block": CROSSBAR_SHARE_BLOCK if on else 0}
+
+
 LEFT, RIGHT = 0.03, 0.93  # the band of the core width the layers share (registers and ports outside)
 
 
