@@ -18,12 +18,14 @@ from .physical.cts import SkewReport, clock_skew, insert_clock_tree, needs_clock
 from .physical.gds import add_label, build_library, write_library
 from .physical.pinaccess import PinAccess
 from .physical.congestion import demand_ratio
+from .physical.flat import flat_cells
+from .physical.macros import MacroInstance, UnitStamps, macro_instances, macro_stats, rematch, stamp_routes
 from .physical.place import PlaceOptions, Placement, place, track_supply
 from .physical.power import PowerGrid, power_grid
 from .route import RouteGrid, RouteOptions, RouteResult, route
 from .route.router import M1, M3
 from .route.shapes import io_shapes, route_shapes
-from .route.terminals import Obstacles, Terminal, io_pins, logic_terminals, net_names
+from .route.terminals import Obstacles, Terminal, block_cell_met1, io_pins, logic_terminals, net_names
 from .sim.flatten import flatten
 from .timing.analyze import WIRE_CAP_FF_PER_UM
 
@@ -37,6 +39,7 @@ class LayoutResult:
     library: gdstk.Library
     wire_length_nm: int
     clock: SkewReport | None = None
+    macros: tuple[MacroInstance, ...] = ()  # unit macro instances (tiled builds), placement.blocks order
 
     def wire_cap_ff(self) -> dict[int, float]:
         """Routed wire capacitance of every top-module net of `design` (fF), for timing and energy."""
@@ -68,21 +71,32 @@ def io_margin_nm(pdk: Pdk) -> int:
 
 def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float = 0.4, aspect_ratio: float = 1.0,
                 clock_tree: bool = True, route_options: RouteOptions = RouteOptions(), log=None,
-                max_wire_demand: float | None = HOPELESS_DEMAND, place_targets=None) -> LayoutResult:
+                max_wire_demand: float | None = HOPELESS_DEMAND, place_targets=None,
+                units: UnitStamps | None = None) -> LayoutResult:
     """Place, build the clock tree and power grid, route, and make the GDS library.
 
     A placement whose estimated wire demand (wire_demand) is above `max_wire_demand` is refused before
     routing: the router would negotiate for hours and not finish (None: route anyway).
-    place_targets: the floorplan's pulls (layoutgen.physical.floorplan.crossbar_targets)."""
+    place_targets: the floorplan's pulls (layoutgen.physical.floorplan.crossbar_targets).
+    units: the stamped units of a tiled build; each unit used twice or more becomes a macro, placed
+    and routed once (layoutgen.physical.macros)."""
     tech = pdk.tech
+    access = PinAccess(pdk, pdk_root)
+    cells = flat_cells(design)
+    instances = macro_instances(cells, units, pdk, access, design.top, pdk_root) if units else []
+    if log and units:
+        st = macro_stats(instances)
+        log(f"macros: {st['unique_cells']} unit cells laid out once, stamped {st['instances']} times")
     placement = place(design, pdk, pdk_root=pdk_root,
                       options=PlaceOptions(utilization=utilization, aspect_ratio=aspect_ratio,
-                                          margin_nm=io_margin_nm(pdk)), targets=place_targets)
+                                          margin_nm=io_margin_nm(pdk)), targets=place_targets,
+                      blocks=[i.block for i in instances], cells=cells)
     clock = None
     if clock_tree and needs_clock_tree(design):
         tree = insert_clock_tree(design, pdk, placement, max_fanout=16)
         design, placement = tree.design, tree.placement
         clock = clock_skew(tree, pdk)
+        instances = rematch(instances, placement.cells)
     demand = wire_demand(placement, pdk)
     if max_wire_demand is not None and demand > max_wire_demand:
         raise RoutingFailed(
@@ -112,14 +126,21 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
                 grid.block_box(shape.layer, box, tech)
                 if shape.layer == "met2":
                     met2_boxes.append(box)
-    access = PinAccess(pdk, pdk_root)
-    terminals = logic_terminals(placement, access, grid, Obstacles(met2_boxes, m2.spacing_nm))
-    _block_cell_met1(grid, placement, terminals, access, tech)
+    terminals = logic_terminals(placement, access, grid, Obstacles(met2_boxes, m2.spacing_nm),
+                                skip=placement.in_block()[:placement.n_logic])
+    fixed, reserved = {}, []
+    for inst, pb in zip(instances, placement.blocks):
+        box = pb.box_nm(placement.core, placement.site_nm, placement.row_nm)
+        f, inner, ports = stamp_routes(inst, grid, (box[0], box[1]))
+        fixed.update(f)
+        reserved += inner
+        terminals += ports
+    block_cell_met1(grid, placement, terminals + reserved, access, tech)
     pins = io_pins(placement, grid)
     for p in pins:
         i = 0 if p.edge == "left" else grid.nx - 1
         terminals.append(Terminal(p.net, i, p.j, grid.y(p.j), (), p.name, layer=M3))
-    result = route(grid, terminals, route_options, log=log)
+    result = route(grid, terminals, route_options, log=log, fixed=fixed, reserved=reserved)
     if result.unrouted:
         names = net_names(placement)
         listed = ", ".join(names.get(n, f"net {n}") for n in result.unrouted[:10])
@@ -131,12 +152,14 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
         )
     shapes = route_shapes(result, tech)
     pin_shapes, labels = io_shapes(pins, grid, placement.die, tech)
-    lib = build_library(placement, pdk, pdk_root=pdk_root, power=power, extra_shapes=tuple(shapes + pin_shapes))
+    macros = {i.macro.name: (i.macro.placement, i.macro.shapes) for i in instances}
+    lib = build_library(placement, pdk, pdk_root=pdk_root, power=power, extra_shapes=tuple(shapes + pin_shapes),
+                        macros=macros)
     top = next(c for c in lib.cells if c.name == placement.top)
     for text, layer, x, y in labels:
         add_label(top, pdk, text, layer, x, y)
     wl = sum(net_wire_lengths_nm(result).values())
-    return LayoutResult(design, placement, power, result, lib, wl, clock)
+    return LayoutResult(design, placement, power, result, lib, wl, clock, tuple(instances))
 
 
 
@@ -156,20 +179,6 @@ def suggested_utilization(utilization: float, demand: float) -> float:
     """Utilization at which the estimated demand falls to ROUTABLE_DEMAND: wire grows with the die side
     while the tracks grow with its area, so demand scales with the square root of utilization."""
     return max(0.05, min(utilization, utilization * (ROUTABLE_DEMAND / max(demand, 1e-9)) ** 2))
-
-
-def _block_cell_met1(grid: RouteGrid, placement: Placement, terminals: list[Terminal], access: PinAccess,
-                     tech) -> None:
-    """met1 routing stays clear of every cell's own met1 and of the pin pads."""
-    for c in range(len(placement.names)):
-        master = placement.masters[int(placement.master_of[c])]
-        x, y = int(placement.x[c]), int(placement.y[c])
-        for x0, y0, x1, y1 in access.met1_boxes(master, bool(placement.mirrored[c])):
-            grid.block_box("met1", (x0 + x, y0 + y, x1 + x, y1 + y), tech)
-    for t in terminals:
-        for shape in t.shapes:
-            if shape.layer == "met1":
-                grid.block_box("met1", shape.box, tech)
 
 
 def net_wire_lengths_nm(result: RouteResult) -> dict[int, int]:

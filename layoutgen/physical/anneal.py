@@ -64,10 +64,10 @@ def _affected(a, b, cell_ptr, cell_nets, stamp, tick, out):
 
 @njit(cache=True)
 def _anneal(occ, row, site, w, cx, cy, site_nm, row_nm, net_ptr, net_cells, cell_ptr, cell_nets, fixed_box,
-            segment, moves, seed):
+            segment, moves, seed, movable):
     np.random.seed(seed)
     R, S = occ.shape
-    n = len(w)
+    n = len(movable)
     if n == 0 or moves == 0:
         return 0.0
     stamp = np.zeros(len(net_ptr) - 1, np.int64)
@@ -79,7 +79,7 @@ def _anneal(occ, row, site, w, cx, cy, site_nm, row_nm, net_ptr, net_cells, cell
     # starting temperature: the mean uphill change of small random moves
     acc_sum, acc_n = 0.0, 0
     for _ in range(min(2000, 20 * n)):
-        a = np.random.randint(n)
+        a = movable[np.random.randint(n)]
         tick += 1
         m = _affected(a, -1, cell_ptr, cell_nets, stamp, tick, buf)
         before = 0.0
@@ -103,7 +103,7 @@ def _anneal(occ, row, site, w, cx, cy, site_nm, row_nm, net_ptr, net_cells, cell
         ws = max(2, int(win_s * frac))
         wr = max(1, int(win_r * frac + 0.5))
         for _ in range(per_stage):
-            a = np.random.randint(n)
+            a = movable[np.random.randint(n)]
             ra, sa, wa = row[a], site[a], w[a]
             r2 = ra + np.random.randint(-wr, wr + 1)
             s2 = sa + np.random.randint(-ws, ws + 1)
@@ -170,12 +170,18 @@ def _csr(keys: np.ndarray, values: np.ndarray, n_keys: int) -> tuple[np.ndarray,
 
 def anneal_rows(rows, pin_cell: np.ndarray, pin_net: np.ndarray, n_nets: int, widths: np.ndarray,
                 n_rows: int, row_sites: int, site_nm: int, row_nm: int,
-                anchors: dict[int, tuple[float, float]], max_fanout: int, options: AnnealOptions):
-    """The legal rows (cell indices, their sites, tap sites) after annealing, in the same form."""
+                anchors: dict[int, tuple[float, float]], max_fanout: int, options: AnnealOptions,
+                blocked: np.ndarray | None = None, fixed_centres: dict[int, tuple[float, float]] | None = None):
+    """The legal rows (cell indices, their sites, tap sites) after annealing, in the same form.
+
+    blocked: sites no cell may take (macro boxes); fixed_centres: cells outside the rows that do not
+    move (the macros), at these centres (nm from the core's corner)."""
     n = len(widths)
     if options.moves_per_cell <= 0 or n == 0:
         return rows
     occ = np.full((n_rows, row_sites), FREE, np.int64)
+    if blocked is not None:
+        occ[blocked] = TAP_SITE
     row = np.zeros(n, np.int64)
     site = np.zeros(n, np.int64)
     for r, (idx, xs, taps) in enumerate(rows):
@@ -205,13 +211,19 @@ def anneal_rows(rows, pin_cell: np.ndarray, pin_net: np.ndarray, n_nets: int, wi
             fixed_box[nid] = (ax, ax, ay, ay)
     cx = (site + w / 2.0) * site_nm
     cy = (row + 0.5) * row_nm
+    in_rows = np.zeros(n, bool)
+    for idx, _xs, _taps in rows:
+        in_rows[idx] = True
+    for c, (fx, fy) in sorted((fixed_centres or {}).items()):
+        cx[c], cy[c] = fx, fy
+    movable = np.flatnonzero(in_rows)
     segment = np.cumsum(occ == TAP_SITE, axis=1)  # row segments between taps
     _anneal(occ, row, site, w, cx, cy, float(site_nm), float(row_nm), net_ptr, net_cells, cell_ptr, cell_nets,
-            fixed_box, segment, int(options.moves_per_cell) * n,
-            int(options.seed))
+            fixed_box, segment, int(options.moves_per_cell) * len(movable),
+            int(options.seed), movable)
     out = []
     for r, (_idx, _xs, taps) in enumerate(rows):
-        idx = np.flatnonzero(row == r)
+        idx = np.flatnonzero((row == r) & in_rows)
         idx = idx[np.argsort(site[idx], kind="stable")]
         out.append((idx, site[idx].copy(), taps))
     return out

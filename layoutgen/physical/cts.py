@@ -253,8 +253,12 @@ class _Rows:
         taps = np.flatnonzero(p.kind == TAP)
         t_row = p.row[taps]
         t_site = (p.x[taps] - p.core[0]) // p.site_nm
+        # a macro's box is as fixed as a tap: nothing moves into or out of it
+        self.blocked = np.zeros((p.n_rows, p.row_sites), bool)
+        for b in p.blocks:
+            self.blocked[b.row:b.row + b.rows, b.site:b.site + b.sites] = True
         for r in range(p.n_rows):
-            ts = np.sort(t_site[t_row == r])
+            ts = np.union1d(t_site[t_row == r], np.flatnonzero(self.blocked[r]))
             self.owner[r, ts] = self.TAP
             self.taps.append(np.r_[-1, ts, p.row_sites])  # segment bounds, exclusive
         self.free = (self.owner == self.FREE).sum(axis=1)  # free sites per row
@@ -437,14 +441,31 @@ def _with_buffers(placement: Placement, rows: _Rows, old_flat: np.ndarray, slots
     order = np.lexsort((site, row))
     bounds = np.searchsorted(row[order], np.arange(old.n_rows + 1))
     e_master, e_site, e_row, e_kind, e_names = [], [], [], [], []
+    # macro instances keep their own taps and fill; their cells keep their block
+    old_block = old.block_of if old.block_of is not None else np.full(len(old.names), -1, np.int64)
+    block_of = np.full(n, -1, np.int64)
+    block_of[dst[keep]] = old_block[src[keep]]
+    e_block: list[int] = []
+    for k in np.flatnonzero((old_block >= 0) & (old.kind != LOGIC)).tolist():
+        m = old.masters[int(old.master_of[k])]
+        if m not in mid:
+            mid[m] = len(masters)
+            masters.append(m)
+            widths.append(width_of[m])
+        e_master.append(mid[m]); e_site.append(int((old.x[k] - old.core[0]) // old.site_nm))
+        e_row.append(int(old.row[k])); e_kind.append(int(old.kind[k])); e_names.append(old.names[k])
+        e_block.append(int(old_block[k]))
     for r in range(old.n_rows):
         members = order[bounds[r]:bounds[r + 1]]
+        members = members[block_of[members] < 0]
         ts = rows.taps[r][1:-1]
+        ts = ts[~rows.blocked[r, ts]]
         for k, t in enumerate(ts.tolist()):
             e_master.append(mid[tap_master]); e_site.append(t); e_row.append(r); e_kind.append(TAP)
             e_names.append(f"TAP_{r}_{k}")
-        starts = np.r_[site[members], ts]
-        ends = np.r_[site[members] + w_sites[members], ts + 1]
+        in_row = [b for b in old.blocks if b.row <= r < b.row + b.rows]
+        starts = np.r_[site[members], ts, [b.site for b in in_row]].astype(np.int64)
+        ends = np.r_[site[members] + w_sites[members], ts + 1, [b.site + b.sites for b in in_row]].astype(np.int64)
         o = np.argsort(starts, kind="stable")
         for s, size in fill_gaps(starts[o], ends[o], old.row_sites, list(fillers)):
             e_master.append(mid[fillers[size]]); e_site.append(s); e_row.append(r); e_kind.append(FILLER)
@@ -455,9 +476,13 @@ def _with_buffers(placement: Placement, rows: _Rows, old_flat: np.ndarray, slots
     remap[used] = np.arange(len(used), dtype=np.int32)
     all_row = np.r_[row, np.asarray(e_row, dtype=np.int64)]
     all_site = np.r_[site, np.asarray(e_site, dtype=np.int64)]
+    new_block_of = None
+    if old.blocks:
+        new_block_of = np.r_[block_of, np.asarray(e_block, np.int64),
+                             np.full(len(e_names) - len(e_block), -1, np.int64)]
     return replace(
         old, masters=tuple(masters[i] for i in used), master_width_nm=tuple(widths[i] for i in used),
-        master_of=remap[master_of],
+        master_of=remap[master_of], block_of=new_block_of,
         kind=np.r_[np.full(n, LOGIC, dtype=np.int8), np.asarray(e_kind, dtype=np.int8)],
         names=cells.names + tuple(e_names),
         x=old.core[0] + all_site * old.site_nm, y=old.core[1] + all_row * old.row_nm,

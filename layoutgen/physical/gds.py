@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import datetime
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import gdstk
+import numpy as np
 
 from ..errors import LayoutgenError
 from ..pdk.core import Pdk
@@ -76,30 +78,53 @@ def add_label(cell: gdstk.Cell, pdk: Pdk, text: str, layer: str, x: int, y: int)
     cell.add(gdstk.Label(text, (x * 1e-3, y * 1e-3), layer=lay, texttype=tt))
 
 
+def _add_cells(cell: gdstk.Cell, placement: Placement, std: dict[str, gdstk.Cell], keep=None,
+               dx: int = 0, dy: int = 0) -> None:
+    """References to the placed standard cells (entries where `keep` is True), moved by (dx, dy) nm."""
+    h = placement.row_nm
+    idx = np.arange(len(placement.names)) if keep is None else np.flatnonzero(keep)
+    for k in idx.tolist():
+        ref = std[placement.masters[int(placement.master_of[k])]]
+        x, y = (int(placement.x[k]) + dx) * 1e-3, int(placement.y[k]) + dy
+        if placement.mirrored[k]:
+            cell.add(gdstk.Reference(ref, (x, (y + h) * 1e-3), x_reflection=True))
+        else:
+            cell.add(gdstk.Reference(ref, (x, y * 1e-3)))
+
+
 def build_library(placement: Placement, pdk: Pdk, *, pdk_root: str | Path | None = None,
                   power: PowerGrid | None = None, extra_shapes: tuple[Shape, ...] = (),
                   extra_refs: tuple[tuple[GenCell, int, int], ...] = (),
-                  labels: tuple[tuple[str, str, int, int], ...] = ()) -> gdstk.Library:
-    """A gdstk library whose top cell is `placement.top` (units: 1 um, database unit 1 nm)."""
+                  labels: tuple[tuple[str, str, int, int], ...] = (),
+                  macros: Mapping[str, tuple[Placement, tuple[Shape, ...]]] | None = None) -> gdstk.Library:
+    """A gdstk library whose top cell is `placement.top` (units: 1 um, database unit 1 nm).
+
+    macros: layout cell name -> (its placement, its wires) for the macro instances of
+    `placement.blocks`: each becomes one cell, referenced by every instance."""
     source = CellSource(pdk.library.name, pdk_root)
     generated = LayoutCells(pdk)
     lib = gdstk.Library(placement.top, unit=1e-6, precision=1e-9)
     top = gdstk.Cell(placement.top)
-    std: list[gdstk.Cell] = []
-    for name in placement.masters:
+    macros = dict(macros or {})
+    std: dict[str, gdstk.Cell] = {}
+    for name in sorted(set(placement.masters).union(*(set(p.masters) for p, _ in macros.values()))):
         c = source.cell(name)
-        if c.name == placement.top:
-            raise LayoutgenError(f"top cell name {placement.top} clashes with a library cell; rename the design")
-        std.append(c)
-    x = (placement.x * 1e-3).tolist()
-    y = placement.y.tolist()
-    mir = placement.mirrored.tolist()
-    h = placement.row_nm
-    for mi, xi, yi, m in zip(placement.master_of.tolist(), x, y, mir):
-        if m:
-            top.add(gdstk.Reference(std[mi], (xi, (yi + h) * 1e-3), x_reflection=True))
-        else:
-            top.add(gdstk.Reference(std[mi], (xi, yi * 1e-3)))
+        if c.name == placement.top or c.name in macros:
+            raise LayoutgenError(f"cell name {c.name} of the design clashes with a library cell; rename the design")
+        std[name] = c
+    _add_cells(top, placement, std, ~placement.in_block())
+    macro_cells = {}
+    for name in sorted({b.cell for b in placement.blocks}):
+        if name not in macros:
+            raise LayoutgenError(f"no layout given for macro {name}")
+        sub, shapes = macros[name]
+        cell = gdstk.Cell(name)
+        _add_cells(cell, sub, std)
+        add_shapes(cell, pdk, shapes)
+        macro_cells[name] = cell
+    for b in placement.blocks:
+        x0, y0, _, _ = b.box_nm(placement.core, placement.site_nm, placement.row_nm)
+        top.add(gdstk.Reference(macro_cells[b.cell], (x0 * 1e-3, y0 * 1e-3)))
     if power is not None:
         add_shapes(top, pdk, power.shapes)
         stack = generated.get(power.stack)
@@ -116,7 +141,7 @@ def build_library(placement: Placement, pdk: Pdk, *, pdk_root: str | Path | None
     add_shapes(top, pdk, (Shape("prbndry", (x0, y0, x1, y1), "boundary"),))
     # fixed order: standard cells (with their own sub-cells) by name, generated cells by name, top last
     seen: set[str] = set()
-    for c in sorted(std, key=lambda c: c.name):
+    for c in sorted(std.values(), key=lambda c: c.name):
         for dep in sorted(c.dependencies(True), key=lambda d: d.name) + [c]:
             if dep.name not in seen:
                 seen.add(dep.name)
@@ -125,6 +150,10 @@ def build_library(placement: Placement, pdk: Pdk, *, pdk_root: str | Path | None
         if name in seen:
             raise LayoutgenError(f"generated cell {name} clashes with a library cell")
         lib.add(generated.cells[name])
+    for name in sorted(macro_cells):
+        if name in seen or name in generated.cells:
+            raise LayoutgenError(f"macro cell {name} clashes with another cell of the layout")
+        lib.add(macro_cells[name])
     lib.add(top)
     return lib
 

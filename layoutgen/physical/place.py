@@ -20,6 +20,7 @@ from ..pdk.core import Pdk
 from .flat import FlatCells, flat_cells
 from .congestion import TrackSupply
 from .anneal import AnnealOptions, anneal_rows
+from .blocks import Block, PlacedBlock, blocked_sites, clustered_cells, legalize_in_segments, place_blocks
 from .globalplace import STRATEGIES, Region, Routability, global_place, port_anchors
 from .rows import fill_gaps, pack_row, tap_reserve
 from .wirelength import hpwl_nm
@@ -88,6 +89,14 @@ class Placement:
     cells: FlatCells = field(repr=False)
     level: np.ndarray = field(repr=False)
     tap_pitch_nm: int = 0
+    blocks: tuple[PlacedBlock, ...] = ()  # macro instances (layoutgen.physical.blocks)
+    block_of: np.ndarray | None = field(default=None, repr=False)  # per entry: its block, or -1
+
+    def in_block(self) -> np.ndarray:
+        """Per entry: True for the cells, taps and fill inside a macro instance."""
+        if self.block_of is None:
+            return np.zeros(len(self.names), bool)
+        return self.block_of >= 0
 
     @property
     def n_logic(self) -> int:
@@ -151,13 +160,17 @@ def _sites(width_nm: int, site_nm: int, cell: str) -> int:
 
 def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
           options: PlaceOptions = PlaceOptions(),
-          targets: Mapping[str, tuple[float, float]] | None = None) -> Placement:
+          targets: Mapping[str, tuple[float, float]] | None = None,
+          blocks: list[Block] | None = None, cells: FlatCells | None = None) -> Placement:
     """Place the leaf cells of `design` (hierarchy flattened) in rows; see the module docstring.
 
     targets: flat instance name -> (x, y) as fractions of the core, nan for none (the crossbar
-    floorplan, layoutgen.physical.floorplan); global placement pulls those cells there."""
+    floorplan, layoutgen.physical.floorplan); global placement pulls those cells there.
+    blocks: groups of cells placed as rigid boxes (macro instances, layoutgen.physical.blocks);
+    cells: flat_cells(design) when the caller has it already."""
     options.check()
-    cells = flat_cells(design)
+    cells = cells if cells is not None else flat_cells(design)
+    blocks = list(blocks or ())
     pulls = None
     if targets:
         fx = np.full(cells.n_cells, np.nan)
@@ -188,29 +201,60 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
     if maxw >= pitch:
         raise PlacementError(f"a cell of {maxw} sites does not fit between taps {pitch} sites apart")
 
-    total = int(w_sites.sum())
+    gcells, std, gw = cells, np.arange(cells.n_cells), w_sites
+    if blocks:
+        gcells, std = clustered_cells(cells, blocks)
+        gw = np.r_[w_sites[std], [b.rows * b.sites for b in blocks]].astype(np.int64)
+        if pulls is not None:
+            pulls = tuple(np.r_[p[std], np.full(len(blocks), np.nan)] for p in pulls)
+    n_std = len(std)
+    total = int(gw.sum())
     core_sites = math.ceil(total / options.utilization)
     core_sites += math.ceil(core_sites / pitch)
     n_rows = max(1, round(math.sqrt(core_sites * site_nm * options.aspect_ratio / row_nm)))
-    row_sites = max(math.ceil(core_sites / n_rows), maxw + pitch)
+    n_rows = max(n_rows, max((b.rows for b in blocks), default=1))
+    row_sites = max(math.ceil(core_sites / n_rows), maxw + pitch, max((b.sites + pitch for b in blocks), default=0))
     routability = Routability(track_supply(pdk), rounds=options.routability) if options.routability else None
+    placed: list[PlacedBlock] = []
+    blocked = None
     for _attempt in range(40):
         region = Region(n_rows, row_sites, site_nm, row_nm)
-        row, site, level = global_place(cells, w_sites, region, max_fanout=options.max_fanout,
+        row, site, level = global_place(gcells, gw, region, max_fanout=options.max_fanout,
                                         rounds=options.rounds, strategy=options.strategy, seed=options.seed,
                                         routability=routability, targets=pulls)
-        rows = _legalize(row, site, w_sites, region, pitch, maxw)
+        if blocks:
+            at = place_blocks(blocks, row[n_std:], site[n_std:], n_rows, row_sites, site_nm, row_nm)
+            rows = None
+            if at is not None:
+                placed = [PlacedBlock(b.name, b.cell, int(r), int(s_), b.rows, b.sites)
+                          for b, r, s_ in zip(blocks, *at)]
+                blocked = blocked_sites(placed, n_rows, row_sites)
+                rows = legalize_in_segments(row[:n_std], site[:n_std], gw[:n_std], blocked, pitch, maxw)
+        else:
+            rows = _legalize(row, site, w_sites, region, pitch, maxw)
         if rows is not None:
             if options.strategy == "dataflow":
-                rows = _refine_rows(rows, cells, w_sites, region, pitch, options.refine, options.max_fanout)
-                rows = anneal_rows(rows, cells.pin_cell, cells.pin_net, cells.n_nets, w_sites[:cells.n_cells],
+                if not blocks:
+                    rows = _refine_rows(rows, cells, w_sites, region, pitch, options.refine, options.max_fanout)
+                fixed = {n_std + k: ((p.site + p.sites / 2.0) * site_nm, (p.row + p.rows / 2.0) * row_nm)
+                         for k, p in enumerate(placed)}
+                rows = anneal_rows(rows, gcells.pin_cell, gcells.pin_net, gcells.n_nets, gw,
                                    n_rows, row_sites, site_nm, row_nm,
-                                   port_anchors(cells, region), options.max_fanout,
-                                   AnnealOptions(moves_per_cell=options.anneal))
+                                   port_anchors(gcells, region), options.max_fanout,
+                                   AnnealOptions(moves_per_cell=options.anneal), blocked=blocked,
+                                   fixed_centres=fixed)
             break
         row_sites += max(1, row_sites // 50)
     else:
         raise PlacementError(f"could not legalize {cells.n_cells} cells of {design.top}; lower the utilization")
+    if blocks:
+        # back from the clustered cells to every flat cell: standard cells by index, members in their box
+        rows = [(std[idx], xs, taps) for idx, xs, taps in rows]
+        flat_level = np.zeros(cells.n_cells, np.int64)
+        flat_level[std] = level[:n_std]
+        for k, b in enumerate(blocks):
+            flat_level[b.members] = level[n_std + k]
+        level = flat_level
 
     m = options.margin_nm
     core = (m, m, m + row_sites * site_nm, m + n_rows * row_nm)
@@ -221,11 +265,24 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
     cx = np.zeros(n, dtype=np.int64)
     cr = np.zeros(n, dtype=np.int64)
     extra_master, extra_site, extra_row, extra_kind, extra_names = [], [], [], [], []
+    extra_block: list[int] = []
+    for k, (b, p) in enumerate(zip(blocks, placed)):
+        cx[b.members] = p.site + b.member_site
+        cr[b.members] = p.row + b.member_row
+        for master, kind, r, s_, name in b.extras:
+            if master not in masters:
+                masters.append(master)
+                widths_nm.append(abstracts.macro(master).width_nm)
+            extra_master.append(masters.index(master)); extra_site.append(p.site + s_); extra_row.append(p.row + r)
+            extra_kind.append(kind); extra_names.append(f"{b.name}/{name}"); extra_block.append(k)
+    n_block_extras = len(extra_names)
     for r, (members, xs, taps) in enumerate(rows):
         cx[members] = xs
         cr[members] = r
-        starts = np.r_[xs, taps]
-        ends = np.r_[xs + w_sites[members], np.asarray(taps, dtype=np.int64) + 1]
+        in_row = [p for p in placed if p.row <= r < p.row + p.rows]
+        starts = np.r_[xs, taps, [p.site for p in in_row]].astype(np.int64)
+        ends = np.r_[xs + w_sites[members], np.asarray(taps, dtype=np.int64) + 1,
+                     [p.site + p.sites for p in in_row]].astype(np.int64)
         order = np.argsort(starts, kind="stable")
         for k, t in enumerate(taps):
             extra_master.append(tap_id); extra_site.append(t); extra_row.append(r); extra_kind.append(TAP)
@@ -243,6 +300,12 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
     widths_nm = [widths_nm[i] for i in used]
     all_site = np.r_[cx, np.asarray(extra_site, dtype=np.int64)]
     all_row = np.r_[cr, np.asarray(extra_row, dtype=np.int64)]
+    block_of = None
+    if blocks:
+        block_of = np.full(len(all_site), -1, np.int64)
+        for k, b in enumerate(blocks):
+            block_of[b.members] = k
+        block_of[n:n + n_block_extras] = extra_block
     return Placement(
         top=design.top, site_nm=site_nm, row_nm=row_nm, n_rows=n_rows, row_sites=row_sites,
         core=core, die=die, masters=tuple(masters), master_width_nm=tuple(widths_nm),
@@ -250,7 +313,7 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
         kind=np.r_[np.zeros(n, dtype=np.int8), np.asarray(extra_kind, dtype=np.int8)],
         names=cells.names + tuple(extra_names),
         x=core[0] + all_site * site_nm, y=core[1] + all_row * row_nm, mirrored=(all_row % 2) == 1,
-        cells=cells, level=level, tap_pitch_nm=pitch * site_nm,
+        cells=cells, level=level, tap_pitch_nm=pitch * site_nm, blocks=tuple(placed), block_of=block_of,
     )
 
 

@@ -85,4 +85,24 @@ def power_grid(placement: Placement, tech: Tech, options: PowerOptions = PowerOp
             # the first and last rails meet every strap, which ties the straps of a net together
             if per_net[net] < 2 or (m + k) % 2 == 0 or m in (0, len(rails) - 1):
                 refs.append((cx, y0 + b * placement.row_nm))
+    refs = _clear_of_blocks(refs, stack, placement)
     return PowerGrid(tuple(shapes), tuple(labels), stack, tuple(refs), tuple(straps))
+
+
+def _clear_of_blocks(refs: list[tuple[int, int]], stack: GenCell, placement: Placement) -> list[tuple[int, int]]:
+    """Via stacks that would land inside a macro instance are left out (its routing is fixed); the
+    rail still meets the straps outside the macro, and every rail must keep at least one stack."""
+    if not placement.blocks:
+        return refs
+    xs = [v for s in stack.shapes for v in (s.box[0], s.box[2])]
+    ys = [v for s in stack.shapes for v in (s.box[1], s.box[3])]
+    boxes = [b.box_nm(placement.core, placement.site_nm, placement.row_nm) for b in placement.blocks]
+    kept = [(cx, cy) for cx, cy in refs
+            if not any(cx + min(xs) < b[2] and b[0] < cx + max(xs) and cy + min(ys) < b[3] and b[1] < cy + max(ys)
+                       for b in boxes)]
+    fed = {cy for _, cy in kept}
+    lost = sorted({cy for _, cy in refs} - fed)
+    if lost:
+        raise LayoutgenError(f"the power rail at y = {lost[0]} nm meets no strap outside the macros; "
+                             "lower --utilization or build without --tile")
+    return kept

@@ -56,6 +56,11 @@ class RouteGrid:
         y0 = oy - j_lo * py
         nx = (box[2] - margin_x - x0) // px + 1
         ny = (box[3] - margin_y - y0) // py + 1
+        return cls.empty(int(x0), int(y0), int(nx), int(ny), px, py)
+
+    @classmethod
+    def empty(cls, x0: int, y0: int, nx: int, ny: int, px: int, py: int) -> "RouteGrid":
+        """nx x ny free nodes from (x0, y0) (met4 on even columns only)."""
         n4 = np.full((nx, ny), FREE, np.int32)
         n4[1::2] = BLOCKED
         return cls(

@@ -68,16 +68,19 @@ class RouteResult:
     terminals: list[Terminal]
     unrouted: list[int]
     stats: dict
+    fixed: frozenset = frozenset()  # nets routed beforehand (inside macros): drawn there, not at the top
 
 
 class Router:
-    def __init__(self, grid: RouteGrid, terminals: list[Terminal], options: RouteOptions):
+    def __init__(self, grid: RouteGrid, terminals: list[Terminal], options: RouteOptions,
+                 fixed: dict[int, NetRoute] | None = None, reserved: list[Terminal] = ()):
         self.g = grid
         self.opt = options
         self.scratch = SearchScratch()
         self.terms: dict[int, list[Terminal]] = defaultdict(list)
         for t in terminals:
             self.terms[t.net].append(t)
+        self.fixed = frozenset(fixed or ())
         shape = (LAYERS, grid.nx, grid.ny)
         self.occ = np.zeros(shape, np.int16)
         self.sid3 = np.zeros((grid.nx, grid.ny), np.int64)  # sum of net ids on met3 nodes (tells nets apart)
@@ -91,7 +94,9 @@ class Router:
         self.routes: dict[int, NetRoute] = {}
         self.strikes: dict[int, int] = {}  # rounds each net has been ripped up for sharing
         self.node_arrays: dict[int, np.ndarray] = {}
-        self._reserve_terminals(terminals)
+        self._reserve_terminals(list(terminals) + list(reserved))
+        for net in sorted(fixed or ()):
+            self._fix(net, fixed[net])
         if not options.met4:
             grid.n4[:] = BLOCKED
         if not options.met1:
@@ -124,6 +129,19 @@ class Router:
                 if o not in (FREE, t.net, BLOCKED):
                     raise LayoutgenError(f"pin pads of nets {o} and {t.net} share a met2 track span at column {t.i}")
                 g.e2[t.i, j] = t.net
+
+    def _fix(self, net: int, route: NetRoute) -> None:
+        """A route made elsewhere (a macro's internal net): its nodes and edges become the net's own,
+        so no other net enters them, and it counts in the occupancy that the met3 neighbour and
+        stacked-via rules read; it is never ripped up."""
+        g = self.g
+        nodes = {M1: g.n1, M2: g.n2, M3: g.n3, M4: g.n4}
+        edges = {M1: g.e1, M2: g.e2, M3: g.e3, M4: g.e4}
+        for layer, i, j in route.nodes:
+            nodes[layer][i, j] = net
+        for layer, i, j in route.edges:
+            edges[layer][i, j] = net
+        self._commit(net, route)
 
     # ---------------------------------------------------------------- occupancy
     def _commit(self, net: int, route: NetRoute) -> None:
@@ -166,7 +184,9 @@ class Router:
     def conflicted_nets(self, over: np.ndarray) -> list[int]:
         if not self.node_arrays:
             return []
-        nets = sorted(self.node_arrays)
+        nets = [n for n in sorted(self.node_arrays) if n not in self.fixed]
+        if not nets:
+            return []
         arrs = [self.node_arrays[n] for n in nets]
         owner = np.repeat(np.array(nets, np.int64), [len(a) for a in arrs])
         allnodes = np.concatenate(arrs)
@@ -297,8 +317,12 @@ def _mst_order(pts: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 def route(grid: RouteGrid, terminals: list[Terminal], options: RouteOptions = RouteOptions(),
-          log: Callable[[str], None] | None = None) -> RouteResult:
-    router = Router(grid, terminals, options)
+          log: Callable[[str], None] | None = None, fixed: dict[int, NetRoute] | None = None,
+          reserved: list[Terminal] = ()) -> RouteResult:
+    """Route every net of `terminals`. fixed: routes made beforehand (macro-internal nets), kept as
+    they are and part of the result; reserved: terminals whose pads and stubs stay clear of other
+    nets although they are not routed here (a macro's port pins, and the pins of its fixed nets)."""
+    router = Router(grid, terminals, options, fixed, reserved)
     nets = sorted(router.terms, key=lambda n: (_bbox_size(router.terms[n]), n))
     cut_off = []
     for net in nets:
@@ -349,7 +373,7 @@ def route(grid: RouteGrid, terminals: list[Terminal], options: RouteOptions = Ro
     stats = {"nets": len(nets), "unrouted": len(unrouted), "reroute_rounds": rounds, "reroutes": rerouted,
              "met4_nodes": int(sum(1 for r in router.routes.values() for n in r.nodes if n[0] == M4)),
              "met1_nodes": int(sum(1 for r in router.routes.values() for n in r.nodes if n[0] == M1))}
-    return RouteResult(grid, router.routes, terminals, unrouted, stats)
+    return RouteResult(grid, router.routes, terminals, unrouted, stats, router.fixed)
 
 
 def _bbox_size(terms: list[Terminal]) -> int:

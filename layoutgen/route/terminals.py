@@ -67,11 +67,12 @@ class Obstacles:
 
 
 def logic_terminals(placement: Placement, access: PinAccess, grid: RouteGrid,
-                    met2_obstacles: Obstacles | None = None) -> list[Terminal]:
+                    met2_obstacles: Obstacles | None = None, skip: np.ndarray | None = None) -> list[Terminal]:
     """One terminal per logic pin whose net has at least one other connection.
 
     Access points whose met2 pad would come too close to an obstacle (a power via stack), or whose
     stub cannot reach a free met3 row, are avoided by choosing other points for that cell.
+    skip: logic cells whose terminals come from elsewhere (macro members: their macro chose them).
     """
     cells = placement.cells
     pin_cell = cells.pin_cell
@@ -108,6 +109,8 @@ def logic_terminals(placement: Placement, access: PinAccess, grid: RouteGrid,
         if degree[net] < 2:
             continue
         c = int(pin_cell[p])
+        if skip is not None and skip[c]:
+            continue
         master = placement.masters[int(placement.master_of[c])]
         mirrored = bool(placement.mirrored[c])
         cx, cy = int(placement.x[c]), int(placement.y[c])
@@ -155,3 +158,17 @@ def io_pins(placement: Placement, grid: RouteGrid) -> list[IoPin]:
         for k, (name, net) in enumerate(bits):
             pins.append(IoPin(name, net, 2 + int(k * step + step / 2), edge))
     return pins
+
+
+def block_cell_met1(grid: RouteGrid, placement: Placement, terminals: list[Terminal], access: PinAccess,
+                    tech) -> None:
+    """met1 routing stays clear of every cell's own met1 and of the pin pads."""
+    for c in range(len(placement.names)):
+        master = placement.masters[int(placement.master_of[c])]
+        x, y = int(placement.x[c]), int(placement.y[c])
+        for x0, y0, x1, y1 in access.met1_boxes(master, bool(placement.mirrored[c])):
+            grid.block_box("met1", (x0 + x, y0 + y, x1 + x, y1 + y), tech)
+    for t in terminals:
+        for shape in t.shapes:
+            if shape.layer == "met1":
+                grid.block_box("met1", shape.box, tech)
