@@ -42,6 +42,7 @@ class BuildOptions:
     clock_mhz: float | None = None  # --clock-mhz: stage depth chosen to meet this at ss (layoutgen/clocking.py)
     calibration_bits: int | None = None  # --calibration: scan-loaded output offsets of N bits, 0 = output width (layoutgen/calibration.py)
     floorplan: str = "crossbar"  # with layout: "crossbar" (layoutgen/physical/floorplan.py) or "free"
+    macros: bool = True  # with tile and layout: one placed and routed macro per repeated unit (physical/macros.py)
 
     @property
     def crossbar(self) -> bool:
@@ -337,6 +338,15 @@ def detail_window_um(die_nm) -> tuple[float, float, float, float]:
     return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
 
 
+def unit_stamps(network):
+    """The stamped units of a tiled build's network (cluster.netlist.TiledNetwork), for the macros."""
+    from .cluster.netlist import STAMP_PREFIX
+    from .physical.macros import UnitStamps
+
+    return UnitStamps({u: t.module for u, t in sorted(network.templates.items())},
+                      tuple((i.unit, f"{STAMP_PREFIX}{i.unit}_{i.index}_") for i in network.table.instances))
+
+
 def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progress: Progress, pdk_root):
     """Place, route and write the layout; verify it with DRC and LVS; figures into the report."""
     from .layout import make_layout, write_layout_files
@@ -345,7 +355,8 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
     with progress.step(f"place and route ({result.report['n_cells']} cells)"):
         log = (lambda msg: print(f"layoutgen:   route {msg}", file=sys.stderr, flush=True)) if progress.enabled else None
         layout = make_layout(result.design, pdk, pdk_root=pdk_root, utilization=options.utilization, log=log,
-                             place_targets=result.place_targets)
+                             place_targets=result.place_targets,
+                             units=unit_stamps(result.network) if options.tile and options.macros else None)
     result.design = layout.design  # with its clock tree: Verilog, netlist, LVS and energy see the buffers
     wire_caps = layout.wire_cap_ff()
     with progress.step("static timing with routed wire loads and clock skew"):
@@ -360,6 +371,10 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
     result.report.update(cell_fields(layout.design, result.report.get("n_weights")))  # with the clock buffers
     pl = layout.placement
     die_w, die_h = (pl.die[2] - pl.die[0]) / 1000, (pl.die[3] - pl.die[1]) / 1000
+    if layout.macros or (options.tile and options.macros):
+        from .physical.macros import macro_stats
+
+        result.report["macros"] = macro_stats(list(layout.macros))
     result.report.update({
         "die_width_um": die_w,
         "die_height_um": die_h,

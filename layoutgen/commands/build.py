@@ -72,10 +72,13 @@ def _top_from(path: Path) -> str:
                    "(smallest K losing at most F accuracy); writes the clustered int model built.")
 @click.option("--no-units", is_flag=True,
               help="With --cluster: build the clustered model with the plain shared adder graph, not tile units.")
+@click.option("--no-macros", is_flag=True,
+              help="With --tile and --layout: lay out every unit copy as loose cells instead of stamping "
+                   "one placed and routed macro per unit.")
 @user_errors
 def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, clock_mhz, data, no_share, recoding,
             check_vectors, utilization, layout_format, with_layout, no_verify, floorplan, quiet, tile, cluster_spec,
-            calibration_bits, no_units):
+            calibration_bits, no_units, no_macros):
     """Compile MODEL (default: the bundled digits example) into a hardwired pipelined netlist.
 
     Writes DIR/<top>.v (gate-level Verilog), <top>.int.npz (the integer model built),
@@ -103,7 +106,7 @@ def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, c
                            top=top, stage_depth=stage_depth, recoding=recoding, share=not no_share,
                            layout=with_layout, verify=not no_verify, utilization=utilization,
                            layout_format=layout_format, clock_mhz=clock_mhz, calibration_bits=calibration_bits,
-                           floorplan=floorplan)
+                           floorplan=floorplan, macros=not no_macros)
     progress = Progress(enabled=not quiet)
     result = build_model_dir(
         model, pdk, out_dir, options, weight_bits=weight_bits, act_bits=act_bits, data=data,

@@ -45,6 +45,7 @@ class PlaceOptions:
     max_fanout: int = 64  # larger nets (clock, constants) are ignored by global placement
     strategy: str = "dataflow"  # or the baselines "netlist" (netlist order) / "random" (seeded shuffle)
     seed: int = 0  # for the "random" baseline only
+    tight: bool = False  # rows may be narrower than a tap pitch (macros: a small unit stays small)
 
     def check(self) -> None:
         if not 0.05 <= self.utilization <= 0.95:
@@ -213,7 +214,8 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
     core_sites += math.ceil(core_sites / pitch)
     n_rows = max(1, round(math.sqrt(core_sites * site_nm * options.aspect_ratio / row_nm)))
     n_rows = max(n_rows, max((b.rows for b in blocks), default=1))
-    row_sites = max(math.ceil(core_sites / n_rows), maxw + pitch, max((b.sites + pitch for b in blocks), default=0))
+    row_sites = max(math.ceil(core_sites / n_rows), maxw + (2 if options.tight else pitch),
+                    max((b.sites + pitch for b in blocks), default=0))
     routability = Routability(track_supply(pdk), rounds=options.routability) if options.routability else None
     placed: list[PlacedBlock] = []
     blocked = None
