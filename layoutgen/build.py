@@ -46,7 +46,7 @@ class BuildOptions:
 
     @property
     def crossbar(self) -> bool:
-        return self.layout and self.floorplan == "crossbar" and not self.tile
+        return self.layout and self.floorplan == "crossbar"
 
 
 @dataclass

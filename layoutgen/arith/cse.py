@@ -213,6 +213,7 @@ def build_adder_graph(
     max_shift: int | None = None,
     group_size: int | None = None,
     neuron_block: int | None = None,
+    input_groups: list[int] | None = None,
 ) -> AdderGraph:
     """Adder graph of y = W x + b for inputs x_i in [in_lo[i], in_hi[i]].
 
@@ -222,6 +223,8 @@ def build_adder_graph(
     With neuron_block, only blocks of that many consecutive neurons share subexpressions: a shared
     sum is then wired to a few neighbouring neurons instead of across the whole layer (the crossbar
     floorplan, layoutgen/physical/floorplan.py).
+    input_groups: an explicit group per input instead of group_size (inputs of a group need not be
+    consecutive; a tiled layer's partial sums and inputs of one crossbar row).
     """
     W = np.asarray(W)
     b = np.asarray(b)
@@ -233,7 +236,8 @@ def build_adder_graph(
         outputs = []
         for start in range(0, n_out, neuron_block):
             g = build_adder_graph(W[start:start + neuron_block], b[start:start + neuron_block], in_lo, in_hi,
-                                  recoding=recoding, max_shift=max_shift, group_size=group_size)
+                                  recoding=recoding, max_shift=max_shift, group_size=group_size,
+                                  input_groups=input_groups)
             remap = list(range(n_in))
             for v in g.vars[g.n_inputs:]:
                 remap.append(len(vars_))
@@ -242,13 +246,21 @@ def build_adder_graph(
         return AdderGraph(vars_, n_in, outputs, [int(v) for v in b], {"adders": len(vars_) - n_in})
     if not share:
         return _Cse(W, b, in_lo, in_hi, recoding, -1).run(max_adders=0)
-    if not group_size or group_size >= n_in:
+    if input_groups is not None:
+        by_group: dict[int, list[int]] = {}
+        for i, g in enumerate(input_groups):
+            by_group.setdefault(int(g), []).append(i)
+        chunks = [by_group[g] for g in sorted(by_group)]
+    elif not group_size or group_size >= n_in:
+        chunks = []
+    else:
+        chunks = [list(range(start, min(start + group_size, n_in))) for start in range(0, n_in, group_size)]
+    if len(chunks) < 2:
         return _Cse(W, b, in_lo, in_hi, recoding, max_shift).run()
     vars_ = [Var(int(lo), int(hi)) for lo, hi in zip(in_lo, in_hi)]
     outputs: list[dict[tuple[int, int], int]] = [dict() for _ in range(n_out)]
     adders = 0
-    for start in range(0, n_in, group_size):
-        cols = list(range(start, min(start + group_size, n_in)))
+    for cols in chunks:
         g = _Cse(W[:, cols], np.zeros(n_out, dtype=np.int64), [in_lo[i] for i in cols], [in_hi[i] for i in cols],
                  recoding, max_shift).run()
         remap = list(cols)

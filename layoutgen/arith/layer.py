@@ -66,7 +66,7 @@ def build_layer(ctx: ArithContext, inputs: list[Word], layer, options: ArithOpti
     )
     k = options.locality_group
     home = _input_groups(graph, k) if k else None
-    column = _user_columns(graph) if k else None
+    column = user_columns(graph) if k else None
     words: list[Word] = list(inputs)
     for v in range(graph.n_inputs, len(graph.vars)):
         var = graph.vars[v]
@@ -98,7 +98,7 @@ def _input_groups(graph: AdderGraph, k: int) -> list[int]:
     return home
 
 
-def _user_columns(graph: AdderGraph) -> list[float]:
+def user_columns(graph: AdderGraph) -> list[float]:
     """Mean index of the neurons that use each variable, directly or through other sums (-1: none)."""
     n = len(graph.vars)
     total = np.zeros(n)

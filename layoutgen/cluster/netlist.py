@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..arith.compress import sum_terms
-from ..arith.context import ArithContext, load_logic_delays
+from ..arith.context import ArithContext, PlaceTag, load_logic_delays
 from ..arith.cse import build_adder_graph
-from ..arith.layer import ArithOptions, exact_acc_range, requantize
+from ..arith.layer import ArithOptions, exact_acc_range, requantize, user_columns
 from ..arith.network import CombinationalNetwork, output_width
 from ..arith.words import ZERO, Word, is_const
 from ..netlist.builder import ModuleBuilder
@@ -135,6 +135,7 @@ def build_tiled_network(model, pdk: Pdk, top: str, options: ArithOptions | None 
     for idx, inst in enumerate(table.instances):
         by_layer.setdefault(inst.layer, []).append(idx)
     for li, layer in enumerate(model.layers):
+        ctx.layer = li
         n_in = layer.W.shape[1]
         made: dict[int, Word] = {}
         for idx in by_layer.get(li, []):
@@ -144,10 +145,19 @@ def build_tiled_network(model, pdk: Pdk, top: str, options: ArithOptions | None 
                                                      pdk.library, delays, options.recoding)
             group_words = words[inst.group * k : min((inst.group + 1) * k, n_in)]
             name = f"{STAMP_PREFIX}{inst.unit}_{inst.index}"
+            n0 = ctx.n_cells()
             made[idx] = _stamp(ctx, templates[inst.unit], group_words, name, groups, (inst.unit, inst.index))
+            if options.locality_group:  # the crossbar: where its input group's row meets its users' columns
+                users = [j for j, _s in inst.uses]
+                ctx.tag_since(n0, PlaceTag(li, float(np.mean(users)), inst.group * k // options.locality_group))
         lo, hi = exact_acc_range(layer.W, layer.b, np.array([w.hi for w in words], dtype=object))
         accs, shared = _accumulate(ctx, table, li, made, words, layer, lo, hi, options)
-        words = [requantize(ctx, acc, int(layer.shift), bool(layer.relu), int(layer.out_bits)) for acc in accs]
+        words = []
+        for j, acc in enumerate(accs):
+            n0 = ctx.n_cells()
+            words.append(requantize(ctx, acc, int(layer.shift), bool(layer.relu), int(layer.out_bits)))
+            if options.locality_group:
+                ctx.tag_since(n0, PlaceTag(li, float(j), -1))
         per_layer.append(LayerUnits(shared, len(made)))
     width = output_width(model) or max(w.width + (0 if w.signed else 1) for w in words)
     y_bits: list[int] = []
@@ -189,16 +199,33 @@ def _accumulate(ctx: ArithContext, table: TileTable, li: int, made: dict[int, Wo
             for j, sg in inst.uses:
                 M[j, c] = sg
             col_words.append(made[idx])
+    kx = options.locality_group
+    home = None
+    if kx:  # the crossbar: each column's input group (a row of the crossbar)
+        home = [(table.instances[idx].group * k if kind == "u" else idx) // kx for kind, idx in cols]
     graph = build_adder_graph(M, layer.b, [w.lo for w in col_words], [w.hi for w in col_words],
                               recoding=options.recoding, share=options.share and len(cols) > 1,
-                              group_size=options.group_size or (SUM_GROUP if len(cols) > SUM_GROUP else None))
+                              group_size=options.group_size or (SUM_GROUP if len(cols) > SUM_GROUP else None),
+                              input_groups=home, neuron_block=options.share_block or None)
+    column = None
+    if kx:
+        for v in graph.vars[graph.n_inputs:]:
+            home.append(home[v.a] if home[v.a] == home[v.b] else -1)
+        column = user_columns(graph)
     words = list(col_words)
-    for v in graph.vars[graph.n_inputs :]:
+    for vi in range(graph.n_inputs, len(graph.vars)):
+        v = graph.vars[vi]
+        n0 = ctx.n_cells()
         words.append(sum_terms(ctx, [(words[v.a], 0, 1), (words[v.b], v.shift, v.sign)], 0, v.lo, v.hi))
+        if kx:
+            ctx.tag_since(n0, PlaceTag(li, column[vi], home[vi]))
     accs = []
     for j, terms in enumerate(graph.outputs):
-        tlist = [(words[var], s, g) for (var, s), g in sorted(terms.items())]
-        accs.append(sum_terms(ctx, tlist, graph.bias[j], int(lo[j]), int(hi[j])))
+        items = sorted(terms.items())
+        tlist = [(words[var], s, g) for (var, s), g in items]
+        accs.append(sum_terms(ctx, tlist, graph.bias[j], int(lo[j]), int(hi[j]),
+                              groups=[home[var] for (var, s), g in items] if kx else None,
+                              tag=(li, float(j)) if kx else None))
     return accs, graph.n_adders
 
 

@@ -35,6 +35,9 @@ class Region:
     row_sites: int
     site_nm: int
     row_nm: int
+    # the widest cell that spreading must balance (0: the widest of all); macros stand in as one cell
+    # of their area and would otherwise make every region look too narrow to cut across
+    max_cell_sites: int = 0
 
     @property
     def width_nm(self) -> int:
@@ -160,7 +163,7 @@ def spread(x: np.ndarray, y: np.ndarray, widths: np.ndarray, region: Region, lea
     where their summed width reaches the share of the first part's capacity.
     """
     n = len(x)
-    maxw = int(widths.max()) if n else 1
+    maxw = region.max_cell_sites or (int(widths.max()) if n else 1)
     row = np.zeros(n, dtype=np.int64)
     site = np.zeros(n, dtype=np.float64)
     stack = [(np.lexsort((np.arange(n), x, y)), 0, region.n_rows, 0, region.row_sites)]

@@ -36,6 +36,7 @@ from .vias import Shape
 # the macro's own placement density, tried in turn until its internal nets all route
 MACRO_UTILIZATIONS = (0.7, 0.55, 0.4, 0.3)
 PORT_CLEARANCE = 2  # met3 nodes kept free on each side of a port pin inside the macro
+MACRO_ASPECT = 1.0  # height / width of a macro's core
 MIN_CELLS = 3  # smaller units are not worth a box of their own
 
 
@@ -82,7 +83,8 @@ def unit_macro(name: str, module: Module, pdk: Pdk, access: PinAccess, pdk_root=
     design.add_module(module)
     rail = PowerOptions().rail_width_nm
     for util in MACRO_UTILIZATIONS:
-        pl = place(design, pdk, pdk_root=pdk_root, options=PlaceOptions(utilization=util, tight=True))
+        pl = place(design, pdk, pdk_root=pdk_root,
+                   options=PlaceOptions(utilization=util, tight=True, aspect_ratio=MACRO_ASPECT))
         grid = local_grid(pdk, pl.n_rows, pl.row_sites)
         width = pl.row_sites * pl.site_nm
         for b in range(pl.n_rows + 1):

@@ -206,8 +206,9 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
     if blocks:
         gcells, std = clustered_cells(cells, blocks)
         gw = np.r_[w_sites[std], [b.rows * b.sites for b in blocks]].astype(np.int64)
-        if pulls is not None:
-            pulls = tuple(np.r_[p[std], np.full(len(blocks), np.nan)] for p in pulls)
+        if pulls is not None:  # a block is pulled to the mean of its members' targets
+            pulls = tuple(np.r_[p[std], [np.nanmean(p[b.members]) if np.isfinite(p[b.members]).any() else np.nan
+                                         for b in blocks]] for p in pulls)
     n_std = len(std)
     total = int(gw.sum())
     core_sites = math.ceil(total / options.utilization)
@@ -220,7 +221,7 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
     placed: list[PlacedBlock] = []
     blocked = None
     for _attempt in range(40):
-        region = Region(n_rows, row_sites, site_nm, row_nm)
+        region = Region(n_rows, row_sites, site_nm, row_nm, maxw if blocks else 0)
         row, site, level = global_place(gcells, gw, region, max_fanout=options.max_fanout,
                                         rounds=options.rounds, strategy=options.strategy, seed=options.seed,
                                         routability=routability, targets=pulls)
