@@ -14,15 +14,19 @@ weights, 8-bit inputs, for which "error" is the RMS change of the outputs relati
 Compile time = layoutgen.build.compile_model (arithmetic, pipelining, static timing) on this machine.
 Area is the cell area (logic + pipeline registers) per weight, all weights counted.
 
-Layout columns (`--layout N`, an extra N x N random layer at ternary and 4-bit weights): every config
-is placed, routed (flat: units are stamped into the top module, not yet laid out once as macros),
-written, and checked by DRC and LVS: layout seconds, GDS kB, DRC seconds and violations, LVS seconds
-and match. LAYOUT_HOOK holds that function while the layout case runs.
+Layout columns (`--layout N`, an extra N x N random layer at ternary and 4-bit weights;
+`--layout-digits U`, the digits configs at utilization U): every config is built as `build --layout`
+builds it (crossbar floorplan), placed, routed, written, and checked by DRC and LVS. Tiled configs are
+laid out twice: with unit macros (each repeated unit placed and routed once, stamped as one GDS cell)
+and with `--no-macros` (the same netlist, every copy loose). Columns: macro cells and instances,
+layout seconds, die mm2, wire mm, GDS kB, DRC seconds and violations, LVS seconds and match.
+LAYOUT_HOOK holds that function while a layout case runs.
 
     python benchmarks/cluster.py                # digits + 256x256 ternary and w4 (several minutes)
     python benchmarks/cluster.py --quick        # digits only
     python benchmarks/cluster.py --png curve.png  # also the accuracy-vs-K plot of the digits example
     python benchmarks/cluster.py --quick --layout 8    # digits + laid-out 8x8 layers (DRC, LVS)
+    python benchmarks/cluster.py --quick --layout-digits 0.2   # digits configs laid out (about 40 min)
 """
 from __future__ import annotations
 
@@ -79,10 +83,15 @@ def run_case(name, model, pdk, calib, spec, score, check_X=None):
             Y = stream(sim, check_X, input_bits=built.input_bits, output_width=r["output_width"],
                        latency=r["latency_cycles"])
             row["bit_exact"] = bool((np.asarray(Y, dtype=object) == np.asarray(golden(built, check_X), dtype=object)).all())
-        if LAYOUT_HOOK is not None:
-            row.update(LAYOUT_HOOK(res, pdk))
-        rows.append(row)
-        print(_line(row), file=sys.stderr, flush=True)
+        if LAYOUT_HOOK is None:
+            rows.append(row)
+            print(_line(row), file=sys.stderr, flush=True)
+            continue
+        for macros in ((True, False) if build_tile else (None,)):
+            laid = dict(row, config=label + {True: " macros", False: " loose", None: ""}[macros])
+            laid.update(LAYOUT_HOOK(res, pdk, bool(macros)))
+            rows.append(laid)
+            print(_line(laid), file=sys.stderr, flush=True)
     return rows
 
 
@@ -119,19 +128,31 @@ def random_case(pdk, label, lo, hi, size, spec):
     return run_case(f"{size}x{size} {label} a8", model, pdk, calib, spec, score)
 
 
-def layout_columns(res, pdk) -> dict:
-    """Place and route the build flat, write the GDS, run DRC and LVS: times and results."""
+LAYOUT_UTILIZATION = 0.4
+
+
+def layout_columns(res, pdk, macros: bool) -> dict:
+    """Build the model as `build --layout` does, place and route it (with unit macros or without),
+    write the GDS, run DRC and LVS: times and results."""
     import tempfile
 
+    from layoutgen.build import unit_stamps
     from layoutgen.layout import RoutingFailed, make_layout, write_layout_files
+    from layoutgen.physical.macros import macro_stats
     from layoutgen.verify.drc import run_drc
     from layoutgen.verify.lvs import run_lvs
 
+    tile = int(res.report["options"].get("tile", 0))
+    comp = compile_model(res.model, pdk, BuildOptions(top="bench", tile=tile, layout=True))
+    units = unit_stamps(comp.network) if tile and macros else None
     t0 = time.perf_counter()
     try:
-        lay = make_layout(res.design, pdk, utilization=0.4)
+        lay = make_layout(comp.design, pdk, utilization=LAYOUT_UTILIZATION, place_targets=comp.place_targets,
+                          units=units)
     except RoutingFailed as exc:
-        return {"layout_s": round(time.perf_counter() - t0, 1), "unrouted": str(exc).split(" of ")[0]}
+        return {"layout_s": round(time.perf_counter() - t0, 1), "unrouted": str(exc).split(" nets")[0][:60]}
+    st = macro_stats(list(lay.macros))
+    pl = lay.placement
     with tempfile.TemporaryDirectory() as tmp:
         path = write_layout_files(lay, Path(tmp), "bench", "gds")
         t1 = time.perf_counter()
@@ -140,8 +161,10 @@ def layout_columns(res, pdk) -> dict:
         lvs = run_lvs(path, lay.design, pdk, top="bench")
         t3 = time.perf_counter()
         size = path.stat().st_size
-    return {"layout_s": round(t1 - t0, 1), "gds_kB": round(size / 1024), "drc_s": round(t2 - t1, 1),
-            "drc": int(drc.total), "lvs_s": round(t3 - t2, 1), "lvs": bool(lvs.match)}
+    return {"cells": int(lay.placement.n_logic), "macro_cells": st["unique_cells"], "macro_instances": st["instances"],
+            "layout_s": round(t1 - t0, 1), "die_mm2": round((pl.die[2] - pl.die[0]) * (pl.die[3] - pl.die[1]) / 1e12, 3),
+            "wire_mm": round(lay.wire_length_nm / 1e6, 1), "gds_kB": round(size / 1024),
+            "drc_s": round(t2 - t1, 1), "drc": int(drc.total), "lvs_s": round(t3 - t2, 1), "lvs": bool(lvs.match)}
 
 
 COLUMNS = [("case", "case"), ("config", "config"), ("score", "accuracy / rel. error"),
@@ -170,6 +193,10 @@ def main(argv=None):
     ap.add_argument("--png", type=Path, help="write the digits accuracy-vs-K plot here")
     ap.add_argument("--layout", type=int, default=0, metavar="N",
                     help="also lay out an N x N layer per config (DRC, LVS, GDS size, times)")
+    ap.add_argument("--layout-digits", type=float, default=0, metavar="U",
+                    help="also lay out the digits example per config at utilization U")
+    ap.add_argument("--digits-configs", default="off,exact2,64d1",
+                    help="with --layout-digits: which configs (off, exact2, exact4, K or KdD at tile 2)")
     args = ap.parse_args(argv)
     pdk = load_pdk("sky130")
     model, data, rows = digits_case(pdk, (8, 16, 32, 64, 128))
@@ -179,14 +206,24 @@ def main(argv=None):
         rows += random_case(pdk, "ternary", -1, 1, args.size, exact + [(8, 4, 4), (16, 4, 4)])
         rows += random_case(pdk, "w4", -7, 7, args.size, exact + [(64, 4, 4), (256, 4, 4), ("256d1", 4, 0)])
     print(table(rows))
+    global LAYOUT_HOOK, LAYOUT_UTILIZATION
+    if args.layout_digits:
+        LAYOUT_HOOK, LAYOUT_UTILIZATION = layout_columns, args.layout_digits
+        spec = []
+        for c in args.digits_configs.split(","):
+            spec.append((None, 0, 0) if c == "off" else (None, int(c[5:]), int(c[5:])) if c.startswith("exact")
+                        else (int(c) if c.isdigit() else c, 2, 2))
+        laid = run_case("digits 64-32-10", model, pdk, data.X_calib, spec, lambda m: f"{np.mean(predictions(golden(m, data.X_test)) == data.y_test):.4f}")
+        LAYOUT_HOOK = None
+        print(f"\nDigits laid out (crossbar floorplan, utilization {args.layout_digits}):\n")
+        print(table(laid))
     if args.layout:
-        global LAYOUT_HOOK
-        LAYOUT_HOOK = layout_columns
+        LAYOUT_HOOK, LAYOUT_UTILIZATION = layout_columns, 0.4
         exact = [(None, 0, 0), (None, 2, 2), (None, 4, 4)]
         laid = random_case(pdk, "ternary", -1, 1, args.layout, exact + [(8, 4, 4)])
         laid += random_case(pdk, "w4", -7, 7, args.layout, exact + [(16, 4, 4), ("16d1", 4, 0)])
         LAYOUT_HOOK = None
-        print("\nLaid out (flat, utilization 0.4):\n")
+        print("\nLaid out (crossbar floorplan, utilization 0.4):\n")
         print(table(laid))
     curve = accuracy_curve(model, data, tile=2)
     print("\nDigits accuracy vs K (tile 2, same K in both layers):\n")

@@ -255,3 +255,27 @@ def test_explicit_input_groups_match_consecutive_group_size():
     a = build_adder_graph(W, b, lo, hi, group_size=4)
     g = build_adder_graph(W, b, lo, hi, input_groups=[i // 4 for i in range(12)])
     assert a.vars == g.vars and a.outputs == g.outputs
+
+
+def test_clock_buffers_never_enter_or_move_a_macro(pdk, tiled):
+    """The clock tree's buffers go into free sites around the macros; a row through a macro is never
+    re-packed (re-packing it once moved a flip-flop onto a macro: a DRC overlap and an LVS short)."""
+    from layoutgen.physical.cts import _Rows
+
+    _model, compiled = tiled
+    cells = flat_cells(compiled.design)
+    inst = macro_instances(cells, unit_stamps(compiled.network), pdk, PinAccess(pdk), "chip")
+    pl = place(compiled.design, pdk, options=PlaceOptions(utilization=0.3), blocks=[i.block for i in inst],
+               cells=cells)
+    rows = _Rows(pl)
+    b = pl.blocks[0]
+    assert rows._repack(b.row, float(b.site), 3) is False
+    before = rows.site.copy()
+    members = np.concatenate([i.block.members for i in inst])
+    x0, y0, x1, y1 = b.box_nm(pl.core, pl.site_nm, pl.row_nm)
+    for _ in range(20):  # crowd buffers onto the macro's centre
+        got = rows.insert((x0 + x1) / 2, (y0 + y1) / 2, 4)
+        assert got is not None
+        r, s = got
+        assert not rows.blocked[r, s:s + 4].any()
+    assert np.array_equal(rows.site[members], before[members])

@@ -324,8 +324,11 @@ class _Rows:
         return int(np.maximum(st[:idx] + wd[:idx] - left_end, 0).sum() + np.maximum(right_start - st[idx:], 0).sum())
 
     def _repack(self, r: int, ts: float, w: int) -> bool:
-        """Re-pack row r with the new cell at site ts (cells keep their order, taps are re-placed)."""
+        """Re-pack row r with the new cell at site ts (cells keep their order, taps are re-placed).
+        Rows through a macro are never re-packed: its box stays as it is."""
         p = self.pl
+        if self.blocked[r].any():
+            return False
         members = np.flatnonzero(self.row == r)
         new = len(self.site)
         ids = np.r_[members, new]
