@@ -23,7 +23,7 @@ from .physical.macros import MacroInstance, UnitStamps, macro_instances, macro_s
 from .physical.place import PlaceOptions, Placement, place, track_supply
 from .physical.power import PowerGrid, power_grid
 from .route import RouteGrid, RouteOptions, RouteResult, route
-from .route.router import M1, M3
+from .route.router import M1, M3, merge_routes
 from .route.shapes import io_shapes, route_shapes
 from .route.terminals import Obstacles, Terminal, block_cell_met1, io_pins, logic_terminals, net_names
 from .sim.flatten import flatten
@@ -132,7 +132,8 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
     for inst, pb in zip(instances, placement.blocks):
         box = pb.box_nm(placement.core, placement.site_nm, placement.row_nm)
         f, inner, ports = stamp_routes(inst, grid, (box[0], box[1]))
-        fixed.update(f)
+        for net, r in f.items():  # a net may enter several macros
+            fixed[net] = r if net not in fixed else merge_routes(fixed[net], r)
         reserved += inner
         terminals += ports
     block_cell_met1(grid, placement, terminals + reserved, access, tech)
@@ -185,7 +186,7 @@ def net_wire_lengths_nm(result: RouteResult) -> dict[int, int]:
     """Routed wire length of each net: met1 and met3 edges step one column, met2 and met4 edges one row."""
     g = result.grid
     return {net: sum(g.px if layer in (M1, M3) else g.py for layer, _i, _j in r.edges)
-            for net, r in result.routes.items()}
+            for net, r in result.all_routes().items()}
 
 
 def write_layout_files(layout: LayoutResult, folder: Path, top: str, fmt: str = "gds") -> Path:

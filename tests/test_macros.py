@@ -124,7 +124,8 @@ def test_macro_is_a_pure_function_of_its_unit(pdk, tiled):
     for inst in a:
         assert len(set(inst.net_of.values())) == len(inst.net_of)
         local = np.bincount(inst.macro.placement.cells.pin_net, minlength=inst.macro.placement.cells.n_nets)
-        for ln in inst.macro.routes:
+        assert inst.macro.internal and set(inst.macro.internal) < set(inst.macro.routes)
+        for ln in inst.macro.internal:
             assert deg[inst.net_of[ln]] == local[ln]
 
 
@@ -137,7 +138,7 @@ def test_a_copy_cut_by_another_load_is_not_stamped(pdk, tiled):
     index = {n: i for i, n in enumerate(cells.names)}
     prefix = inst.block.name + "_"
     assert match_instance(inst.macro, cells, index, prefix) is not None
-    internal = inst.net_of[next(iter(inst.macro.routes))]
+    internal = inst.net_of[min(inst.macro.internal)]
     outside = next(c for c in range(cells.n_cells) if c not in set(inst.block.members.tolist()))
     p = int(cells.pin_start[outside])
     pin_net = cells.pin_net.copy()
@@ -241,7 +242,8 @@ def test_fixed_routes_are_kept_and_avoided():
     wall = NetRoute({(M2, 5, j) for j in range(8)}, {(M2, 5, j) for j in range(7)})
     terms = [Terminal(1, 2, 3, grid.y(3), ()), Terminal(1, 9, 3, grid.y(3), ())]
     result = route(grid, terms, fixed={7: wall})
-    assert not result.unrouted and result.routes[7] is wall and result.fixed == {7}
+    assert not result.unrouted and result.fixed == {7: wall} and 7 not in result.routes
+    assert result.all_routes()[7] is wall and result.all_routes()[1] is result.routes[1]
     assert not any((layer, i, j) in wall.nodes for layer, i, j in result.routes[1].nodes)
     assert any(layer != M2 for layer, _i, _j in result.routes[1].nodes)  # crossed the wall on another layer
     assert (M3, 5, 3) not in wall.nodes

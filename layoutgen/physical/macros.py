@@ -22,8 +22,8 @@ import numpy as np
 from ..netlist.ir import Design, Module
 from ..pdk.core import Pdk
 from ..route import RouteGrid, RouteOptions, route
-from ..route.grid import BLOCKED
-from ..route.router import NetRoute
+from ..route.grid import BLOCKED, FREE
+from ..route.router import M3, NetRoute
 from ..route.shapes import route_shapes
 from ..route.terminals import Terminal, block_cell_met1, logic_terminals
 from .blocks import Block
@@ -35,7 +35,7 @@ from .vias import Shape
 
 # the macro's own placement density, tried in turn until its internal nets all route
 MACRO_UTILIZATIONS = (0.7, 0.55, 0.4, 0.3)
-PORT_CLEARANCE = 2  # met3 nodes kept free on each side of a port pin inside the macro
+PORT_CLEARANCE = 3  # met3 nodes kept free on each side of a port node inside the macro
 MACRO_ASPECT = 1.0  # height / width of a macro's core
 MIN_CELLS = 3  # smaller units are not worth a box of their own
 
@@ -46,12 +46,13 @@ class MacroLayout:
 
     name: str
     placement: Placement
-    routes: dict[int, NetRoute]  # internal nets (the placement's net ids), on the local grid
-    terminals: tuple[Terminal, ...]  # pins of the internal nets
-    ports: tuple[Terminal, ...]  # pins of the port nets, for the top level to route to
+    routes: dict[int, NetRoute]  # every net's wires inside (the placement's net ids), on the local grid
+    terminals: tuple[Terminal, ...]  # every pin's access (reserved at the top level)
+    ports: tuple[Terminal, ...]  # one met3 port node per port net: where the top level joins it
     shapes: tuple[Shape, ...]  # wires, vias and pin access of the internal nets
     utilization: float
     grid_origin: tuple[int, int]  # local (x, y) of routing node (0, 0)
+    internal: frozenset = frozenset()  # nets wholly inside (the others are port nets, routed to their port node)
 
     @property
     def rows(self) -> int:
@@ -93,16 +94,54 @@ def unit_macro(name: str, module: Module, pdk: Pdk, access: PinAccess, pdk_root=
             nodes[0] = nodes[-1] = BLOCKED
         terms = logic_terminals(pl, access, grid)
         block_cell_met1(grid, pl, terms, access, tech)
-        port_nets = {int(n) for _, nets in pl.cells.inputs + pl.cells.outputs for n in nets}
-        inner = [t for t in terms if t.net not in port_nets]
-        ports = [t for t in terms if t.net in port_nets]
-        for t in ports:
-            grid.n3[max(t.i - PORT_CLEARANCE, 0):t.i + PORT_CLEARANCE + 1, t.j] = BLOCKED
-        result = route(grid, inner, RouteOptions(met4=False), reserved=ports)
+        port_nets = sorted({int(n) for _, nets in pl.cells.inputs + pl.cells.outputs for n in nets}
+                           & {t.net for t in terms})
+        ports = _port_nodes(grid, terms, port_nets)
+        if ports is None:
+            continue
+        result = route(grid, terms + ports, RouteOptions(met4=False))
         if not result.unrouted:
-            return MacroLayout(name, pl, result.routes, tuple(inner), tuple(ports),
-                               tuple(route_shapes(result, tech)), util, (grid.x0, grid.y0))
+            internal = frozenset(result.routes) - frozenset(port_nets)
+            return MacroLayout(name, pl, result.routes, tuple(terms), tuple(ports),
+                               tuple(route_shapes(result, tech)), util, (grid.x0, grid.y0), internal)
     return None
+
+
+def _port_nodes(grid: RouteGrid, terms: list[Terminal], port_nets: list[int]) -> list[Terminal] | None:
+    """One met3 node per port net, near its first pin, where the top level joins it: the node is the
+    net's, and PORT_CLEARANCE met3 nodes on each side stay empty inside the macro, so the top level
+    reaches it along met3 from a via3 on either side whatever the parity of the columns under met4.
+    None if some port finds no room."""
+    out = []
+    first = {}
+    for t in terms:
+        first.setdefault(t.net, t)
+    c = PORT_CLEARANCE
+    ii = np.arange(grid.nx)[:, None]
+    jj = np.arange(grid.ny)[None, :]
+    for net in port_nets:
+        t = first[net]
+        free3 = grid.n3 == FREE
+        ok = np.zeros((grid.nx, grid.ny), bool)
+        if grid.nx > 2 * c + 2:
+            win = np.ones((grid.nx - 2 * c, grid.ny), bool)
+            for d in range(-c, c + 1):
+                win &= free3[c + d:grid.nx - c + d]
+            ok[c:grid.nx - c] = win
+        ok &= (grid.n2 == FREE) | (grid.n2 == net)
+        for other in terms:  # not on another net's pin stub
+            if other.net != net:
+                ok[other.i, other.j] = False
+        ok[0] = ok[-1] = False
+        if not ok.any():
+            return None
+        cost = np.where(ok, np.abs(ii - t.i) * grid.px + np.abs(jj - t.j) * grid.py, np.inf)
+        k = int(np.argmin(cost))
+        i, j = divmod(k, grid.ny)
+        grid.n3[i - c:i + c + 1, j] = BLOCKED
+        grid.n3[i, j] = net
+        out.append(Terminal(net, i, j, grid.y(j), (), layer=M3))
+    return out
 
 
 @dataclass(frozen=True)
@@ -140,7 +179,7 @@ def match_instance(macro: MacroLayout, cells: FlatCells, index: dict[str, int], 
     deg = np.bincount(cells.pin_net, minlength=cells.n_nets)
     top_ports = {int(n) for _, nets in cells.inputs + cells.outputs for n in nets}
     local_deg = np.bincount(mc.pin_net, minlength=mc.n_nets)
-    for ln in macro.routes:
+    for ln in macro.internal:
         tn = net_of.get(ln)
         if tn is None or tn in top_ports or deg[tn] != local_deg[ln]:
             return None
@@ -169,8 +208,11 @@ def stamp_routes(inst: MacroInstance, grid: RouteGrid, origin: tuple[int, int]
     if ri or rj:
         raise PlacementError(f"macro instance {inst.block.name} is off the routing tracks")
     fixed = {}
+    port_node = {(M3, t.i, t.j) for t in inst.macro.ports}
     for ln, r in inst.macro.routes.items():
-        t = NetRoute({(l, i + di, j + dj) for l, i, j in r.nodes}, {(l, i + di, j + dj) for l, i, j in r.edges},
+        # a port net's port node is where its top-level part starts: not part of the fixed wires
+        t = NetRoute({(l, i + di, j + dj) for l, i, j in r.nodes - port_node},
+                     {(l, i + di, j + dj) for l, i, j in r.edges},
                      {(i + di, j + dj) for i, j in r.vias}, {(i + di, j + dj) for i, j in r.vias3},
                      {(i + di, j + dj) for i, j in r.vias1})
         fixed[inst.net_of[ln]] = t

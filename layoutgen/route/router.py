@@ -68,7 +68,18 @@ class RouteResult:
     terminals: list[Terminal]
     unrouted: list[int]
     stats: dict
-    fixed: frozenset = frozenset()  # nets routed beforehand (inside macros): drawn there, not at the top
+    fixed: dict = field(default_factory=dict)  # net -> wires routed beforehand (inside macros), drawn there
+
+    def all_routes(self) -> dict[int, NetRoute]:
+        """Every net's wires, the fixed parts included (for wire lengths and the defect map)."""
+        out = dict(self.routes)
+        for net, f in self.fixed.items():
+            out[net] = f if net not in out else merge_routes(out[net], f)
+        return out
+
+
+def merge_routes(a: NetRoute, b: NetRoute) -> NetRoute:
+    return NetRoute(a.nodes | b.nodes, a.edges | b.edges, a.vias | b.vias, a.vias3 | b.vias3, a.vias1 | b.vias1)
 
 
 class Router:
@@ -80,7 +91,6 @@ class Router:
         self.terms: dict[int, list[Terminal]] = defaultdict(list)
         for t in terminals:
             self.terms[t.net].append(t)
-        self.fixed = frozenset(fixed or ())
         shape = (LAYERS, grid.nx, grid.ny)
         self.occ = np.zeros(shape, np.int16)
         self.sid3 = np.zeros((grid.nx, grid.ny), np.int64)  # sum of net ids on met3 nodes (tells nets apart)
@@ -105,6 +115,9 @@ class Router:
         self.via3_ok = clear.copy()
         self.via3_ok[0] = self.via3_ok[-1] = False
         self.via3_ok[1:-1] &= clear[:-2] & clear[2:]
+        for t in terminals:  # a met3 terminal is left along met3 (a macro port's via2 lies under it)
+            if t.layer == M3:
+                self.via3_ok[t.i, t.j] = False
 
     # ---------------------------------------------------------------- reservations
     def _reserve_terminals(self, terminals: list[Terminal]) -> None:
@@ -131,17 +144,24 @@ class Router:
                 g.e2[t.i, j] = t.net
 
     def _fix(self, net: int, route: NetRoute) -> None:
-        """A route made elsewhere (a macro's internal net): its nodes and edges become the net's own,
-        so no other net enters them, and it counts in the occupancy that the met3 neighbour and
-        stacked-via rules read; it is never ripped up."""
+        """A route made elsewhere (wires inside a macro): its nodes and edges become obstacles that no
+        net enters (not even its own: a port net's routed part joins it at its port node, which is
+        not among them), and it counts in the occupancy that the met3 neighbour and stacked-via rules
+        read, under its net; it is never ripped up."""
         g = self.g
         nodes = {M1: g.n1, M2: g.n2, M3: g.n3, M4: g.n4}
         edges = {M1: g.e1, M2: g.e2, M3: g.e3, M4: g.e4}
         for layer, i, j in route.nodes:
-            nodes[layer][i, j] = net
+            nodes[layer][i, j] = BLOCKED
         for layer, i, j in route.edges:
-            edges[layer][i, j] = net
-        self._commit(net, route)
+            edges[layer][i, j] = BLOCKED
+        arr = np.array(sorted(route.nodes), dtype=np.int64).reshape(-1, 3)
+        np.add.at(self.occ, (arr[:, 0], arr[:, 1], arr[:, 2]), 1)
+        m3 = arr[arr[:, 0] == M3]
+        np.add.at(self.sid3, (m3[:, 1], m3[:, 2]), net + 1)
+        st = np.array(sorted(stacked_vias(route)), dtype=np.int64).reshape(-1, 2)
+        np.add.at(self.stacks, (st[:, 0], st[:, 1]), 1)
+        np.add.at(self.sid_stacks, (st[:, 0], st[:, 1]), net + 1)
 
     # ---------------------------------------------------------------- occupancy
     def _commit(self, net: int, route: NetRoute) -> None:
@@ -184,7 +204,7 @@ class Router:
     def conflicted_nets(self, over: np.ndarray) -> list[int]:
         if not self.node_arrays:
             return []
-        nets = [n for n in sorted(self.node_arrays) if n not in self.fixed]
+        nets = sorted(self.node_arrays)
         if not nets:
             return []
         arrs = [self.node_arrays[n] for n in nets]
@@ -373,7 +393,7 @@ def route(grid: RouteGrid, terminals: list[Terminal], options: RouteOptions = Ro
     stats = {"nets": len(nets), "unrouted": len(unrouted), "reroute_rounds": rounds, "reroutes": rerouted,
              "met4_nodes": int(sum(1 for r in router.routes.values() for n in r.nodes if n[0] == M4)),
              "met1_nodes": int(sum(1 for r in router.routes.values() for n in r.nodes if n[0] == M1))}
-    return RouteResult(grid, router.routes, terminals, unrouted, stats, router.fixed)
+    return RouteResult(grid, router.routes, terminals, unrouted, stats, dict(fixed or {}))
 
 
 def _bbox_size(terms: list[Terminal]) -> int:

@@ -51,8 +51,6 @@ def route_shapes(result: RouteResult, tech: Tech) -> list[Shape]:
     m3_min_len = -(-tech.routing["met3"].min_area_nm2 // (2 * m3w) // grid_nm) * grid_nm
     shapes: list[Shape] = []
     for net in sorted(result.routes):
-        if net in result.fixed:
-            continue
         r = result.routes[net]
         e2 = [(i, j) for layer, i, j in r.edges if layer == M2]
         e3 = [(j, i) for layer, i, j in r.edges if layer == M3]

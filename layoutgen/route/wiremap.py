@@ -39,8 +39,9 @@ def wire_map(result: RouteResult, tech: Tech, n_nets: int) -> WireMap:
     step = {M1: g.px, M3: g.px, M2: g.py, M4: g.py}  # nm per edge along each layer's direction
     area: dict[int, float] = {}
     owner = {layer: np.full((g.nx, g.ny), -1, np.int64) for layer in (M1, M2, M3, M4)}
-    for net in sorted(result.routes):
-        r = result.routes[net]
+    routes = result.all_routes()
+    for net in sorted(routes):
+        r = routes[net]
         for layer, i, j in r.nodes:
             owner[layer][i, j] = net
         nm2 = sum(step[layer] * 2 * half[layer] for layer, _i, _j in r.edges)
