@@ -120,6 +120,16 @@ def test_macro_is_a_pure_function_of_its_unit(pdk, tiled):
     for x, y in zip(a, b):
         assert x.macro.shapes == y.macro.shapes and x.block.name == y.block.name
         assert np.array_equal(x.macro.placement.x, y.macro.placement.x)
+    for inst in a[:4]:  # one met3 port node per port net, with the clearance beside it kept empty
+        m = inst.macro
+        ports = {t.net for t in m.ports}
+        assert len(ports) == len(m.ports) and ports == set(m.routes) - set(m.internal)
+        for t in m.ports:
+            assert (M3, t.i, t.j) in m.routes[t.net].nodes
+            for net, r in m.routes.items():
+                for d in range(-3, 4):
+                    if d:
+                        assert (M3, t.i + d, t.j) not in r.nodes
     deg = np.bincount(cells.pin_net, minlength=cells.n_nets)
     for inst in a:
         assert len(set(inst.net_of.values())) == len(inst.net_of)
