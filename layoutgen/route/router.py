@@ -30,6 +30,7 @@ from .terminals import Terminal
 
 from .maze import M1, M2, M3, M4  # noqa: E402  (layer order of the node arrays)
 LAYERS = 4
+FIXED_SID = 1 << 40  # added to a fixed route's net id in the met3 identity sums
 
 
 @dataclass(frozen=True)
@@ -157,11 +158,14 @@ class Router:
             edges[layer][i, j] = BLOCKED
         arr = np.array(sorted(route.nodes), dtype=np.int64).reshape(-1, 3)
         np.add.at(self.occ, (arr[:, 0], arr[:, 1], arr[:, 2]), 1)
+        # told apart from the net's own routed part too: both are drawn apart (the fixed part in its
+        # macro), so two of their met3 nodes side by side are a spacing error even on one net
+        sid = net + 1 + FIXED_SID
         m3 = arr[arr[:, 0] == M3]
-        np.add.at(self.sid3, (m3[:, 1], m3[:, 2]), net + 1)
+        np.add.at(self.sid3, (m3[:, 1], m3[:, 2]), sid)
         st = np.array(sorted(stacked_vias(route)), dtype=np.int64).reshape(-1, 2)
         np.add.at(self.stacks, (st[:, 0], st[:, 1]), 1)
-        np.add.at(self.sid_stacks, (st[:, 0], st[:, 1]), net + 1)
+        np.add.at(self.sid_stacks, (st[:, 0], st[:, 1]), sid)
 
     # ---------------------------------------------------------------- occupancy
     def _commit(self, net: int, route: NetRoute) -> None:
