@@ -41,6 +41,17 @@ def tiled(pdk):
     return model, compiled
 
 
+@pytest.fixture(scope="module")
+def placed_blocks(pdk, tiled):
+    """The tiled netlist's macro instances and a placement with them as blocks."""
+    _model, compiled = tiled
+    cells = flat_cells(compiled.design)
+    inst = macro_instances(cells, unit_stamps(compiled.network), pdk, PinAccess(pdk), "chip")
+    pl = place(compiled.design, pdk, options=PlaceOptions(utilization=0.3), blocks=[i.block for i in inst],
+               cells=cells)
+    return inst, pl
+
+
 def _build(tmp: Path, name: str, *extra: str):
     model = _ternary()
     save_int_model(model, tmp / "m.int.npz")
@@ -161,12 +172,8 @@ def test_a_copy_cut_by_another_load_is_not_stamped(pdk, tiled):
     assert match_instance(inst.macro, cells, {k: v for k, v in index.items() if k != first}, prefix) is None
 
 
-def test_blocks_sit_on_even_rows_clear_of_each_other_and_of_the_cells(pdk, tiled):
-    _model, compiled = tiled
-    cells = flat_cells(compiled.design)
-    inst = macro_instances(cells, unit_stamps(compiled.network), pdk, PinAccess(pdk), "chip")
-    pl = place(compiled.design, pdk, options=PlaceOptions(utilization=0.3), blocks=[i.block for i in inst],
-               cells=cells)
+def test_blocks_sit_on_even_rows_clear_of_each_other_and_of_the_cells(placed_blocks):
+    inst, pl = placed_blocks
     assert len(pl.blocks) == len(inst)
     occ = np.zeros((pl.n_rows, pl.row_sites), np.int64)
     for b in pl.blocks:
@@ -228,12 +235,8 @@ def test_block_legalizer_and_segments():
     assert placed == 30
 
 
-def test_power_stacks_stay_out_of_macros_and_every_rail_keeps_one(pdk, tiled):
-    _model, compiled = tiled
-    cells = flat_cells(compiled.design)
-    inst = macro_instances(cells, unit_stamps(compiled.network), pdk, PinAccess(pdk), "chip")
-    pl = place(compiled.design, pdk, options=PlaceOptions(utilization=0.3), blocks=[i.block for i in inst],
-               cells=cells)
+def test_power_stacks_stay_out_of_macros_and_every_rail_keeps_one(pdk, placed_blocks):
+    inst, pl = placed_blocks
     grid = power_grid(pl, pdk.tech)
     boxes = [b.box_nm(pl.core, pl.site_nm, pl.row_nm) for b in pl.blocks]
     for cx, cy in grid.stack_refs:
@@ -269,16 +272,12 @@ def test_explicit_input_groups_match_consecutive_group_size():
     assert a.vars == g.vars and a.outputs == g.outputs
 
 
-def test_clock_buffers_never_enter_or_move_a_macro(pdk, tiled):
+def test_clock_buffers_never_enter_or_move_a_macro(placed_blocks):
     """The clock tree's buffers go into free sites around the macros; a row through a macro is never
     re-packed (re-packing it once moved a flip-flop onto a macro: a DRC overlap and an LVS short)."""
     from layoutgen.physical.cts import _Rows
 
-    _model, compiled = tiled
-    cells = flat_cells(compiled.design)
-    inst = macro_instances(cells, unit_stamps(compiled.network), pdk, PinAccess(pdk), "chip")
-    pl = place(compiled.design, pdk, options=PlaceOptions(utilization=0.3), blocks=[i.block for i in inst],
-               cells=cells)
+    inst, pl = placed_blocks
     rows = _Rows(pl)
     b = pl.blocks[0]
     assert rows._repack(b.row, float(b.site), 3) is False

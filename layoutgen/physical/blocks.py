@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .flat import FlatCells
-from .rows import pack_row, tap_reserve
+from .rows import pack_row, spill_over, tap_reserve
 
 
 @dataclass(frozen=True)
@@ -170,26 +170,9 @@ def legalize_in_segments(row: np.ndarray, site: np.ndarray, w: np.ndarray, block
     order = np.lexsort((np.arange(len(row)), site, assign))
     for c in order.tolist():
         members[assign[c]].append(c)
-    for direction in (1, -1):
-        rng = range(len(segs)) if direction == 1 else range(len(segs) - 1, -1, -1)
-        carry: list[int] = []
-        for s in rng:
-            cur = members[s] + carry
-            carry = []
-            used = int(w[cur].sum()) if cur else 0
-            if used > cap[s]:
-                excess = []
-                for i in sorted(cur, key=lambda i: (-w[i], i)):
-                    if used <= max(cap[s], 0):
-                        break
-                    excess.append(i)
-                    used -= int(w[i])
-                ex = set(excess)
-                cur = [i for i in cur if i not in ex]
-                carry = excess
-            members[s] = cur
-        if carry:
-            return None
+    members = spill_over(members, cap, w)
+    if members is None:
+        return None
     rows = [[[], [], []] for _ in range(R)]
     for s, (r, a, b) in enumerate(segs):
         cur = sorted(members[s], key=lambda i: (site[i], i))

@@ -22,7 +22,7 @@ from .congestion import TrackSupply
 from .anneal import AnnealOptions, anneal_rows
 from .blocks import Block, PlacedBlock, blocked_sites, clustered_cells, legalize_in_segments, place_blocks
 from .globalplace import STRATEGIES, Region, Routability, global_place, port_anchors
-from .rows import fill_gaps, pack_row, tap_reserve
+from .rows import fill_gaps, pack_row, spill_over, tap_reserve
 from .wirelength import hpwl_nm
 
 LOGIC, TAP, FILLER = 0, 1, 2
@@ -338,28 +338,9 @@ def _legalize(row: np.ndarray, site: np.ndarray, w: np.ndarray, region: Region, 
     for r in range(R):
         members[r] = order[bounds[r]:bounds[r + 1]].tolist()
     # overflowing rows hand their cells to the next row down, then (for the last row) back up
-    for direction in (1, -1):
-        rng = range(R) if direction == 1 else range(R - 1, -1, -1)
-        carry: list[int] = []
-        for r in rng:
-            cur = members[r] + carry
-            carry = []
-            used = int(w[cur].sum()) if cur else 0
-            if used > cap:
-                # hand on the widest cells: fewest cells leave their global-placement row
-                excess = []
-                by_need = sorted(cur, key=lambda i: (-w[i], i))
-                for i in by_need:
-                    if used <= cap:
-                        break
-                    excess.append(i)
-                    used -= int(w[i])
-                ex = set(excess)
-                cur = [i for i in cur if i not in ex]
-                carry = excess
-            members[r] = cur
-        if carry:
-            return None
+    members = spill_over(members, [cap] * R, w)
+    if members is None:
+        return None
     rows = []
     for r in range(R):
         cur = sorted(members[r], key=lambda i: (site[i], i))

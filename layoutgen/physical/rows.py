@@ -87,3 +87,32 @@ def fill_gaps(occupied_starts: np.ndarray, occupied_ends: np.ndarray, row_sites:
                 a += size
                 g -= size
     return pieces
+
+
+def spill_over(members: list[list[int]], caps, w: np.ndarray) -> list[list[int]] | None:
+    """Cells per row (or row segment) within each one's capacity in sites: an overflowing row hands
+    its widest cells (fewest cells leave their global-placement row) to the next, top to bottom, then
+    the last ones back up. None if cells are still left over."""
+    members = [list(m) for m in members]
+    for direction in (1, -1):
+        order = range(len(members)) if direction == 1 else range(len(members) - 1, -1, -1)
+        carry: list[int] = []
+        for r in order:
+            cur = members[r] + carry
+            carry = []
+            cap = max(int(caps[r]), 0)
+            used = int(w[cur].sum()) if cur else 0
+            if used > cap:
+                excess = []
+                for i in sorted(cur, key=lambda i: (-w[i], i)):
+                    if used <= cap:
+                        break
+                    excess.append(i)
+                    used -= int(w[i])
+                ex = set(excess)
+                cur = [i for i in cur if i not in ex]
+                carry = excess
+            members[r] = cur
+        if carry:
+            return None
+    return members
