@@ -153,8 +153,8 @@ class MacroInstance:
     net_of: dict[int, int]  # macro net -> top-level net
 
 
-def match_instance(macro: MacroLayout, cells: FlatCells, index: dict[str, int], prefix: str,
-                   cell_of: dict[str, str] | None = None) -> tuple[np.ndarray, dict[int, int]] | None:
+def match_instance(macro: MacroLayout, cells: FlatCells, index: dict[str, int], prefix: str
+                   ) -> tuple[np.ndarray, dict[int, int]] | None:
     """The top-level cells of one stamped copy of the macro's unit (named prefix + template cell name)
     and the net map, or None unless the copy is whole: every cell there with the same master, the
     nets one to one, and every internal net reaching no cell outside the copy (no pipeline register
