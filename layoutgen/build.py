@@ -43,6 +43,7 @@ class BuildOptions:
     calibration_bits: int | None = None  # --calibration: scan-loaded output offsets of N bits, 0 = output width (layoutgen/calibration.py)
     floorplan: str = "crossbar"  # with layout: "crossbar" (layoutgen/physical/floorplan.py) or "free"
     macros: bool = True  # with tile and layout: one placed and routed macro per repeated unit (physical/macros.py)
+    jobs: int | None = None  # processes for DRC and LVS (None: verify.drc.default_workers); never changes a result
 
     @property
     def crossbar(self) -> bool:
@@ -404,13 +405,11 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
         save_wire_map(wire_map(layout.routing, pdk.tech, layout.placement.cells.n_nets), folder / f"{top}.wires.npz")
         if not options.verify:
             return
-        from .verify.drc import run_drc
-        from .verify.lvs import run_lvs
+        from .verify.both import check_layout
 
-        with progress.step("DRC"):
-            drc = run_drc(path, pdk, top=top, report=folder / f"{top}.drc.lyrdb")
-        with progress.step("LVS"):
-            lvs = run_lvs(path, res.design, pdk, top=top, pdk_root=pdk_root)
+        with progress.step("DRC and LVS"):
+            drc, lvs = check_layout(path, res.design, pdk, top=top, pdk_root=pdk_root,
+                                    drc_report=folder / f"{top}.drc.lyrdb", workers=options.jobs)
             (folder / f"{top}.lvs.txt").write_text(lvs.report() + "\n")
         res.report["drc_violations"] = int(drc.total)
         res.report["drc_by_rule"] = {k: int(v) for k, v in sorted(drc.counts.items()) if v}

@@ -151,3 +151,15 @@ def test_spacing_to_a_row_long_merged_rail_is_caught(tmp_path, pdk, rows):
     path = tmp_path / "stub.gds"
     loader.lib.write_gds(str(path), timestamp=GDS_TIMESTAMP)
     assert run_drc(path, pdk).violated == {"li.3": 1}
+
+
+def test_rules_checked_in_worker_processes_give_the_same_report(tmp_path, pdk, rows):
+    """--jobs: the rules split over processes find the same markers and write the same database."""
+    broken = [list(r) for r in rows]
+    broken[0].insert(3, 1)  # an empty site: nwell spacing and row gap
+    broken[2].insert(10, 5)  # a wider hole: row gap only
+    path = rows_gds(tmp_path / "gap.gds", pdk, broken)
+    alone = run_drc(path, pdk, report=tmp_path / "one.lyrdb", workers=1)
+    shared = run_drc(path, pdk, report=tmp_path / "two.lyrdb", workers=2)
+    assert len(alone.violated) >= 2 and shared.counts == alone.counts
+    assert filecmp.cmp(tmp_path / "one.lyrdb", tmp_path / "two.lyrdb", shallow=False)

@@ -111,3 +111,13 @@ def test_digits_example_layout_is_drc_and_lvs_clean(tmp_path):
     acc = report["accuracy"]
     assert acc["hardware_accuracy"] == acc["int_accuracy"] > 0.95
     assert (out / "digits.gds").stat().st_size > 50_000_000
+
+
+def test_checks_in_worker_processes_give_the_same_outputs(tmp_path):
+    """--jobs 2 runs LVS beside the DRC's rules in two processes: same verdicts, same files."""
+    _r, one = _build_tiny(tmp_path, "one", "--jobs", "1")
+    _r, two = _build_tiny(tmp_path, "two", "--jobs", "2")
+    for name in ("report.json", "chip.drc.lyrdb", "chip.lvs.txt", "chip.gds"):
+        assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    report = json.loads((two / "report.json").read_text())
+    assert report["drc_violations"] == 0 and report["lvs_match"] is True

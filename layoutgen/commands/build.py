@@ -61,6 +61,9 @@ def _top_from(path: Path) -> str:
               help="Also place, route and write the layout (GDS/OASIS), checked by DRC and LVS. "
                    "The router is young: small designs route; large ones may not yet.")
 @click.option("--no-verify", is_flag=True, help="With --layout: skip DRC and LVS.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="With --layout: processes for DRC and LVS (default: one per core for layouts over 4 MB, "
+                   "else 1). Results do not depend on it.")
 @click.option("--floorplan", type=click.Choice(["crossbar", "free"]), default="crossbar", show_default=True,
               help="With --layout: crossbar (neurons in columns, input groups in rows, logic built to match; "
                    "about 19% more cells on digits, far less wire) or free (the placer alone).")
@@ -78,7 +81,7 @@ def _top_from(path: Path) -> str:
 @user_errors
 def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, clock_mhz, data, no_share, recoding,
             check_vectors, utilization, layout_format, with_layout, no_verify, floorplan, quiet, tile, cluster_spec,
-            calibration_bits, no_units, no_macros):
+            calibration_bits, no_units, no_macros, jobs):
     """Compile MODEL (default: the bundled digits example) into a hardwired pipelined netlist.
 
     Writes DIR/<top>.v (gate-level Verilog), <top>.int.npz (the integer model built),
@@ -106,7 +109,7 @@ def command(model, pdk_name, out_dir, top, weight_bits, act_bits, stage_depth, c
                            top=top, stage_depth=stage_depth, recoding=recoding, share=not no_share,
                            layout=with_layout, verify=not no_verify, utilization=utilization,
                            layout_format=layout_format, clock_mhz=clock_mhz, calibration_bits=calibration_bits,
-                           floorplan=floorplan, macros=not no_macros)
+                           floorplan=floorplan, macros=not no_macros, jobs=jobs)
     progress = Progress(enabled=not quiet)
     result = build_model_dir(
         model, pdk, out_dir, options, weight_bits=weight_bits, act_bits=act_bits, data=data,

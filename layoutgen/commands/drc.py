@@ -1,4 +1,4 @@
-"""`layoutgen drc GDS [--top CELL] [--report FILE.lyrdb]`: our sky130 DRC deck on a layout.
+"""`layoutgen drc GDS [--top CELL] [--report FILE.lyrdb] [--jobs N]`: our sky130 DRC deck on a layout.
 
 Exit codes: 0 clean, 1 violations, 2 bad input.
 """
@@ -17,13 +17,15 @@ from ._common import user_errors
 @click.option("--report", type=click.Path(dir_okay=False), default=None,
               help="Write a KLayout marker database (.lyrdb) for KLayout's marker browser.")
 @click.option("--pdk", "pdk_name", default="sky130", show_default=True, help="PDK whose rule table is used.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=None,
+              help="Processes to check rules in (default: one per core for layouts over 4 MB, else 1).")
 @user_errors
-def command(gds, top, report, pdk_name):
+def command(gds, top, report, pdk_name, jobs):
     """Check GDS against the PDK's design rules; print a per-rule summary."""
     from ..pdk import load_pdk
     from ..verify.drc import run_drc
 
-    result = run_drc(gds, load_pdk(pdk_name), top=top, report=report)
+    result = run_drc(gds, load_pdk(pdk_name), top=top, report=report, workers=jobs)
     click.echo(result.summary())
     if result.report is not None:
         click.echo(f"markers: {result.report}")

@@ -5,8 +5,10 @@ drc_checks.py. Results: per-rule marker counts, and optionally a KLayout marker 
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -85,31 +87,51 @@ def _drawn_layers(tech: Tech, layout: kdb.Layout) -> list[str]:
     return [n for n, l in tech.layers.items() if l.drawing is not None and l.drawing in present]
 
 
+PARALLEL_MIN_BYTES = 4 << 20  # below this, starting worker processes (about 1 s each) costs more than the checks
+
+
+def default_workers(gds_path: Path) -> int:
+    """Worker processes for a layout: one per core for large files, none (in-process) for small ones."""
+    if gds_path.stat().st_size < PARALLEL_MIN_BYTES:
+        return 1
+    return max(1, os.cpu_count() or 1)
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of fresh interpreters (spawned, not forked: the caller may hold gigabytes of placement data)."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 def run_drc(gds_path: str | Path, pdk, top: str | None = None, report: str | Path | None = None,
-            *, rules: Iterable[Rule] | None = None, threads: int | None = None) -> DrcResult:
+            *, rules: Iterable[Rule] | None = None, threads: int | None = None, workers: int | None = None,
+            pool: Executor | None = None) -> DrcResult:
     """Check a GDS/OASIS layout against the PDK's DRC rules (or `rules`, a subset of them).
 
     Writes a KLayout marker database to `report` (.lyrdb) when given.
+    KLayout's checks hold the interpreter and barely use threads, so large layouts are checked rule by
+    rule in `workers` processes (default: one per core above PARALLEL_MIN_BYTES), or in `pool` when
+    the caller shares one (build runs LVS beside the DRC). Results do not depend on the split.
     """
     gds_path = Path(gds_path)
     tech: Tech = pdk.tech
     rules = tuple(tech.rules if rules is None else rules)
+    for rule in rules:
+        if rule.kind not in CHECKS:
+            raise LayoutgenError(f"pdk/{tech.name}/rules.json: rule {rule.id} has unknown kind '{rule.kind}'")
     start = time.perf_counter()
     layout = _read_layout(gds_path)
     cell = _top_cell(layout, gds_path, top)
-
-    dss = kdb.DeepShapeStore()
-    dss.threads = threads if threads is not None else min(4, os.cpu_count() or 1)
-    layers = Layers(layout, cell, tech, dss)
-
-    drawn = _drawn_layers(tech, layout)
-    findings: dict[str, list] = {}
-    for rule in rules:
-        check = CHECKS.get(rule.kind)
-        if check is None:
-            raise LayoutgenError(f"pdk/{tech.name}/rules.json: rule {rule.id} has unknown kind '{rule.kind}'")
-        findings[rule.id] = [m for m in check(rule, layers, drawn) if not m.is_empty()]
-    counts = {rid: sum(m.count() for m in ms) for rid, ms in findings.items()}
+    if workers is None:
+        workers = default_workers(gds_path)
+    if pool is None and workers <= 1:
+        found = check_rules(gds_path, pdk, cell.name, rules, threads)
+    elif pool is not None:
+        found = _check_in_pool(pool, gds_path, pdk, cell.name, rules)
+    else:
+        with worker_pool(workers) as own:
+            found = _check_in_pool(own, gds_path, pdk, cell.name, rules)
+    counts = {r.id: found[r.id][0] for r in rules}
+    findings = {r.id: [_decode(m) for m in found[r.id][1]] for r in rules}
     descriptions = {r.id: describe(r) for r in rules}
 
     report_path = None
@@ -118,6 +140,53 @@ def run_drc(gds_path: str | Path, pdk, top: str | None = None, report: str | Pat
         _write_rdb(report_path, gds_path, layout, cell, rules, findings, descriptions)
     seconds = time.perf_counter() - start
     return DrcResult(cell.name, counts, descriptions, seconds, report_path)
+
+
+Encoded = tuple[str, list[str]]  # ("pairs" | "polygons", each marker as KLayout's text form)
+
+
+def check_rules(gds_path: Path, pdk, top: str, rules: Iterable[Rule], threads: int | None = None
+                ) -> dict[str, tuple[int, list[Encoded]]]:
+    """Run `rules` on the layout: rule id -> (marker count, markers). Markers travel as text so that a
+    worker process can return them."""
+    layout = _read_layout(gds_path)
+    cell = _top_cell(layout, gds_path, top)
+    dss = kdb.DeepShapeStore()
+    dss.threads = threads if threads is not None else min(4, os.cpu_count() or 1)
+    layers = Layers(layout, cell, pdk.tech, dss)
+    drawn = _drawn_layers(pdk.tech, layout)
+    found = {}
+    for rule in rules:
+        markers = [m for m in CHECKS[rule.kind](rule, layers, drawn) if not m.is_empty()]
+        found[rule.id] = (sum(m.count() for m in markers), [_encode(m) for m in markers])
+    return found
+
+
+def _check_in_pool(pool: Executor, gds_path: Path, pdk, top: str, rules) -> dict[str, tuple[int, list[Encoded]]]:
+    # one rule per task: the costliest rule is under a tenth of the whole, so the pool balances itself
+    futures = [pool.submit(check_rules, gds_path, pdk, top, (rule,), 1) for rule in rules]
+    found = {}
+    for future in futures:
+        found.update(future.result())
+    return found
+
+
+def _encode(markers) -> Encoded:
+    kind = "pairs" if isinstance(markers, kdb.EdgePairs) else "polygons"
+    return kind, [m.to_s() for m in markers.each()]
+
+
+def _decode(encoded: Encoded):
+    kind, items = encoded
+    if kind == "pairs":
+        out = kdb.EdgePairs()
+        for text in items:
+            out.insert(kdb.EdgePair.from_s(text))
+    else:
+        out = kdb.Region()
+        for text in items:
+            out.insert(kdb.Polygon.from_s(text))
+    return out
 
 
 def _write_rdb(path: Path, gds_path: Path, layout: kdb.Layout, cell: kdb.Cell, rules, findings, descriptions) -> None:
