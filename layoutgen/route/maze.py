@@ -1,10 +1,11 @@
 """Cheapest path through a routing window: A* on the implicit four-layer grid, compiled with numba.
 
-The window is described by boolean masks of the moves that are allowed (a wire step along a layer's
-direction, or a via between two layers) and by the price of entering each node. Building an explicit
-graph for scipy's Dijkstra took longer than the search itself; walking the grid directly with a
-Manhattan-distance lower bound (every step along x costs at least px + 1, along y at least py + 1)
-explores far fewer nodes and finds a path of the same cost.
+The moves allowed (a wire step along a layer's direction, or a via between two layers) and the price
+of entering each node are read from the routing grid's owner, occupancy and history arrays as the
+search reaches them: building the window's masks and prices with numpy first cost as much as the
+search. (Building an explicit graph for scipy's Dijkstra took longer still.) The Manhattan-distance
+lower bound (every step along x costs at least px + 1, along y at least py + 1) keeps the explored
+part small, and the path found has the same cost.
 
 The bound is weighted (`weight` > 1, weighted A*): the price of congestion and the vias that every
 turn needs make the plain bound loose, and the search then floods most of the window before it
@@ -17,38 +18,64 @@ import heapq
 import numpy as np
 from numba import njit
 
+from .grid import FREE
+
 # layer order of the router's node arrays
 M2, M3, M4, M1 = 0, 1, 2, 3
 
 
 @njit(cache=True)
-def window_path(step_y2, step_x3, step_y4, step_x1, via12, via23, via34, cost, px, py, starts, goal, weight,
-                dist, pred, done, touched):
-    """Node list (layer, i, j) in window coordinates from the cheapest start to goal; empty if none.
+def _ok(owner, net):
+    return owner == FREE or owner == net
 
-    step_y2 / step_y4: (W, H-1) a step between (i, j) and (i, j+1) on met2 / met4 is allowed;
-    step_x3 / step_x1: (W-1, H) a step between (i, j) and (i+1, j) on met3 / met1;
-    via12 / via23 / via34: (W, H) the via at (i, j) is allowed; cost: (4, W, H) price of entering.
-    A move into node b costs its length (px, py, or 2 py for a via) + cost[b] + 1. weight: factor on
-    the distance bound (1: the cheapest path).
+
+@njit(cache=True)
+def _price(l, i, j, occ, hist, present, py):
+    """Price of entering node (l, i, j): history plus `present` per net holding it (met3: or a row
+    neighbour), in nm. float32 throughout, so the price is the same whatever window it is read in."""
+    o = np.float32(occ[l, i, j])
+    if l == M3:
+        nx = occ.shape[1]
+        left = np.float32(occ[M3, i - 1, j]) if i > 0 else np.float32(0.0)
+        right = np.float32(occ[M3, i + 1, j]) if i + 1 < nx else np.float32(0.0)
+        o = left + o + right
+    return np.float64((hist[l, i, j] + present * o) * py)
+
+
+@njit(cache=True)
+def grid_path(n1, n2, n3, n4, e1, e2, e3, e4, via3_ok, occ, hist, net, present, px, py, box, tree, goal, weight,
+              dist, pred, done, touched):
+    """Node list (layer, i, j) from the cheapest node of `tree` inside `box` to `goal`; empty if none.
+
+    The search reads the routing grid in place (no window arrays are built: most searches touch a
+    small part of their window). n*/e*: node and edge owners of met1..met4 (route.grid; met2 and met3
+    nodes, and met2 edges, may be the net's own); via3_ok: (nx, ny) a via3 may land there; occ (int)
+    and hist (float32): (4, nx, ny) nets holding each node and its history price; present: float32
+    price per other net; box = (i0, j0, i1, j1), inclusive. A move into node b costs its length (px,
+    py, or 2 py for a via) + price(b) + 1. weight: factor on the distance bound (1: the cheapest path).
     dist / pred / done / touched: scratch arrays of at least 4 W H entries, at rest (inf / -1 / False)
-    on entry and left at rest: filling fresh ones for every window cost more than many searches.
+    on entry and left at rest.
     """
-    L, W, H = cost.shape
+    i0, j0, i1, j1 = box[0], box[1], box[2], box[3]
+    W, H = i1 - i0 + 1, j1 - j0 + 1
     n_touched = 0
     gl, gi, gj = goal[0], goal[1], goal[2]
-    goal_id = (gl * W + gi) * H + gj
+    goal_id = (gl * W + gi - i0) * H + gj - j0
     sx, sy = weight * (px + 1.0), weight * (py + 1.0)
+    py32 = np.float32(py)
     heap = [(0.0, np.int64(0))]
     heap.pop()
-    for k in range(starts.shape[0]):
-        v = (starts[k, 0] * W + starts[k, 1]) * H + starts[k, 2]
+    for k in range(tree.shape[0]):
+        ti, tj = tree[k, 1], tree[k, 2]
+        if ti < i0 or ti > i1 or tj < j0 or tj > j1:
+            continue
+        v = (tree[k, 0] * W + ti - i0) * H + tj - j0
         if dist[v] > 0.0:
             if dist[v] == np.inf:
                 touched[n_touched] = v
                 n_touched += 1
             dist[v] = 0.0
-            h = abs(starts[k, 1] - gi) * sx + abs(starts[k, 2] - gj) * sy
+            h = abs(ti - gi) * sx + abs(tj - gj) * sy
             heapq.heappush(heap, (h, v))
     via = 2.0 * py
     while len(heap) > 0:
@@ -60,8 +87,8 @@ def window_path(step_y2, step_x3, step_y4, step_x1, via12, via23, via34, cost, p
             break
         l = v // (W * H)
         r = v - l * W * H
-        i = r // H
-        j = r - i * H
+        i = r // H + i0
+        j = r - (r // H) * H + j0
         d = dist[v]
         for s in range(6):
             nl, ni, nj = l, i, j
@@ -69,46 +96,53 @@ def window_path(step_y2, step_x3, step_y4, step_x1, via12, via23, via34, cost, p
             if s == 0 or s == 1:  # along the layer
                 if l == M2 or l == M4:
                     nj = j + (1 if s == 0 else -1)
-                    if nj < 0 or nj >= H:
+                    if nj < j0 or nj > j1:
                         continue
                     jj = min(j, nj)
-                    if l == M2 and not step_y2[i, jj]:
-                        continue
-                    if l == M4 and not step_y4[i, jj]:
+                    if l == M2:
+                        if not (_ok(n2[i, j], net) and _ok(n2[i, nj], net)
+                                and _ok(e2[i, jj], net)):
+                            continue
+                    elif not (n4[i, j] == FREE and n4[i, nj] == FREE and e4[i, jj] == FREE):
                         continue
                     length = py
                 else:
                     ni = i + (1 if s == 0 else -1)
-                    if ni < 0 or ni >= W:
+                    if ni < i0 or ni > i1:
                         continue
                     ii = min(i, ni)
-                    if l == M3 and not step_x3[ii, j]:
-                        continue
-                    if l == M1 and not step_x1[ii, j]:
+                    if l == M3:
+                        if not (_ok(n3[i, j], net) and _ok(n3[ni, j], net) and e3[ii, j] == FREE):
+                            continue
+                    elif not (n1[i, j] == FREE and n1[ni, j] == FREE and e1[ii, j] == FREE):
                         continue
                     length = px
             else:  # vias: s 2..5 pick the layer pair
+                ok1 = n1[i, j] == FREE
+                ok2 = _ok(n2[i, j], net)
+                ok3 = _ok(n3[i, j], net)
                 if s == 2:
-                    if not (l == M1 and via12[i, j]):
+                    if not (l == M1 and ok1 and ok2):
                         continue
                     nl = M2
                 elif s == 3:
-                    if not (l == M2 and via12[i, j]) and not (l == M3 and via23[i, j]):
+                    if not (l == M2 and ok1 and ok2) and not (l == M3 and ok2 and ok3):
                         continue
                     nl = M1 if l == M2 else M2
                 elif s == 4:
-                    if not (l == M2 and via23[i, j]) and not (l == M4 and via34[i, j]):
+                    ok34 = ok3 and via3_ok[i, j] and n4[i, j] == FREE
+                    if not (l == M2 and ok2 and ok3) and not (l == M4 and ok34):
                         continue
                     nl = M3
                 else:
-                    if not (l == M3 and via34[i, j]):
+                    if not (l == M3 and ok3 and via3_ok[i, j] and n4[i, j] == FREE):
                         continue
                     nl = M4
                 length = via
-            u = (nl * W + ni) * H + nj
+            u = (nl * W + ni - i0) * H + nj - j0
             if done[u]:
                 continue
-            nd = d + length + cost[nl, ni, nj] + 1.0
+            nd = d + length + _price(nl, ni, nj, occ, hist, present, py32) + 1.0
             if nd < dist[u]:
                 if dist[u] == np.inf:
                     touched[n_touched] = u
@@ -131,8 +165,8 @@ def window_path(step_y2, step_x3, step_y4, step_x1, via12, via23, via34, cost, p
         l = v // (W * H)
         r = v - l * W * H
         out[k, 0] = l
-        out[k, 1] = r // H
-        out[k, 2] = r - (r // H) * H
+        out[k, 1] = r // H + i0
+        out[k, 2] = r - (r // H) * H + j0
         v = pred[v]
     _rest(dist, pred, done, touched, n_touched)
     return out

@@ -4,8 +4,8 @@ via2 and via3 between them. met3 is the only horizontal layer that is free every
 horizontal capacity over fill cells and between pins.
 
 Each net is a minimum spanning tree of its terminals; each tree edge is a shortest path from the part
-of the net already routed to the next terminal, found by scipy's Dijkstra on a window of the grid
-around the connection (the window graph is built with numpy, so the search runs in compiled code).
+of the net already routed to the next terminal, found by a compiled A* search (route.maze) in
+a window of the grid around the connection.
 Nets may overlap while negotiating: a node used by other nets costs `present` x their number plus a
 history cost that grows wherever overuse persists. After each round, only nets that still share a
 resource are ripped up and routed again, with dearer sharing, until no resource is shared.
@@ -25,7 +25,7 @@ from scipy.ndimage import binary_dilation
 
 from ..errors import LayoutgenError
 from .grid import BLOCKED, FREE, RouteGrid
-from .maze import SearchScratch, window_path
+from .maze import SearchScratch, grid_path
 from .terminals import Terminal
 
 from .maze import M1, M2, M3, M4  # noqa: E402  (layer order of the node arrays)
@@ -168,14 +168,16 @@ class Router:
         np.add.at(self.sid_stacks, (st[:, 0], st[:, 1]), sid)
 
     # ---------------------------------------------------------------- occupancy
-    def _commit(self, net: int, route: NetRoute) -> None:
+    def _commit(self, net: int, route: NetRoute, nodes: np.ndarray | None = None,
+                stacks: np.ndarray | None = None) -> None:
+        """Hold `route` for `net`; nodes / stacks: its sorted node and stacked-via arrays when known."""
         self.routes[net] = route
-        arr = np.array(sorted(route.nodes), dtype=np.int64).reshape(-1, 3)
+        arr = np.array(sorted(route.nodes), dtype=np.int64).reshape(-1, 3) if nodes is None else nodes
         self.node_arrays[net] = arr
         np.add.at(self.occ, (arr[:, 0], arr[:, 1], arr[:, 2]), 1)
         m3 = arr[arr[:, 0] == M3]
         np.add.at(self.sid3, (m3[:, 1], m3[:, 2]), net + 1)
-        st = np.array(sorted(stacked_vias(route)), dtype=np.int64).reshape(-1, 2)
+        st = np.array(sorted(stacked_vias(route)), dtype=np.int64).reshape(-1, 2) if stacks is None else stacks
         self.stack_arrays[net] = st
         np.add.at(self.stacks, (st[:, 0], st[:, 1]), 1)
         np.add.at(self.sid_stacks, (st[:, 0], st[:, 1]), net + 1)
@@ -218,50 +220,14 @@ class Router:
         return sorted(set(owner[hit].tolist()))
 
     # ---------------------------------------------------------------- window search
-    def _search(self, net: int, tree: set, target: tuple[int, int, int], box):
-        """Cheapest path from any node of `tree` inside box = (i0, j0, i1, j1) to `target`, or None."""
+    def _search(self, net: int, tree: np.ndarray, target: tuple[int, int, int], box) -> np.ndarray | None:
+        """Cheapest path (k, 3) from any node of `tree` inside box = (i0, j0, i1, j1) to `target`, or None."""
         g = self.g
-        i0, j0, i1, j1 = box
-        W, H = i1 - i0 + 1, j1 - j0 + 1
-        N = W * H
-        sl = (slice(i0, i1 + 1), slice(j0, j1 + 1))
-        n2 = g.n2[sl]
-        ok = np.empty((LAYERS, W, H), bool)
-        ok[M2] = (n2 == FREE) | (n2 == net)
-        n3 = g.n3[sl]
-        ok[M3] = (n3 == FREE) | (n3 == net)
-        ok[M4] = g.n4[sl] == FREE
-        ok[M1] = g.n1[sl] == FREE
-        # cost of entering a node: history plus `present` per other net holding it (met3: or a row neighbour)
-        occ = self.occ[:, sl[0], sl[1]].astype(np.float32)
-        lo, hi = max(i0 - 1, 0), min(i1 + 2, g.nx)
-        row3 = np.zeros((W + 2, H), np.float32)  # met3 occupancy of columns i0-1 .. i1+1 (0 off the grid)
-        start = lo - (i0 - 1)
-        row3[start:start + hi - lo] = self.occ[M3, lo:hi, j0:j1 + 1]
-        occ[M3] = row3[:-2] + row3[1:-1] + row3[2:]
-        px, py = float(g.px), float(g.py)
-        cost = (self.hist[:, sl[0], sl[1]] + self.present * occ) * py  # in nm, like the wire lengths
-        e2 = g.e2[i0:i1 + 1, j0:j1]
-        e3 = g.e3[i0:i1, j0:j1 + 1]
-        e4 = g.e4[i0:i1 + 1, j0:j1]
-        e1 = g.e1[i0:i1, j0:j1 + 1]
-        step_y2 = ok[M2, :, :-1] & ok[M2, :, 1:] & ((e2 == FREE) | (e2 == net))
-        step_x3 = ok[M3, :-1] & ok[M3, 1:] & (e3 == FREE)
-        step_y4 = ok[M4, :, :-1] & ok[M4, :, 1:] & (e4 == FREE)
-        step_x1 = ok[M1, :-1] & ok[M1, 1:] & (e1 == FREE)
-        # via3 only where both met3 row neighbours are clear of obstacles: a via2 + via3 stack's met3
-        # pad is stretched along the row to the met3 minimum area (route.shapes)
-        via34 = ok[M3] & self.via3_ok[sl] & ok[M4]
-        starts = np.array(sorted((l, i - i0, j - j0) for l, i, j in tree if i0 <= i <= i1 and j0 <= j <= j1),
-                          dtype=np.int64).reshape(-1, 3)
-        tl, ti, tj = target
-        path = window_path(step_y2, step_x3, step_y4, step_x1, ok[M1] & ok[M2], ok[M2] & ok[M3], via34,
-                           np.ascontiguousarray(cost, dtype=np.float64), px, py, starts,
-                           np.array([tl, ti - i0, tj - j0], np.int64), self.opt.astar_weight,
-                           *self.scratch.arrays(LAYERS * N))
-        if len(path) == 0:
-            return None
-        return [(int(l), int(i) + i0, int(j) + j0) for l, i, j in path.tolist()]
+        W, H = box[2] - box[0] + 1, box[3] - box[1] + 1
+        path = grid_path(g.n1, g.n2, g.n3, g.n4, g.e1, g.e2, g.e3, g.e4, self.via3_ok, self.occ, self.hist,
+                         net, np.float32(self.present), float(g.px), float(g.py), np.array(box, np.int64), tree,
+                         np.array(target, np.int64), self.opt.astar_weight, *self.scratch.arrays(LAYERS * W * H))
+        return path if len(path) else None
 
     # ---------------------------------------------------------------- one net
     def route_net(self, net: int) -> bool:
@@ -269,15 +235,14 @@ class Router:
         terms = self.terms[net]
         nodes = sorted({(t.i, t.j, t.layer) for t in terms})
         pts = [(i, j) for i, j, _l in nodes]
-        r = NetRoute()
-        tree = {(nodes[0][2], nodes[0][0], nodes[0][1])}
-        r.nodes |= tree
+        tree = np.array([[nodes[0][2], nodes[0][0], nodes[0][1]]], np.int64)
+        paths = [tree]
         if len(pts) > 1:
             order = _mst_order(pts)
             for parent, child in order[1:]:
                 a, b = pts[parent], pts[child]
                 goal = (nodes[child][2],) + b
-                if goal in tree:
+                if ((tree[:, 0] == goal[0]) & (tree[:, 1] == goal[1]) & (tree[:, 2] == goal[2])).any():
                     continue
                 path = None
                 # a net that keeps sharing resources searches ever wider around the congestion
@@ -291,25 +256,39 @@ class Router:
                     m *= 4
                 if path is None:
                     return False
-                _add_path(r, path)
-                tree.update(path)
-        self._commit(net, r)
+                paths.append(path)
+                tree = np.concatenate((tree, path))
+        self._commit(net, *_route_of(paths, self.g.nx, self.g.ny))
         return True
 
 
-def _add_path(r: NetRoute, path: list[tuple[int, int, int]]) -> None:
-    for k, (layer, i, j) in enumerate(path):
-        r.nodes.add((layer, i, j))
-        if not k:
-            continue
-        pl, pi, pj = path[k - 1]
-        if pl != layer:
-            pair = {pl, layer}
-            (r.vias if pair == {M2, M3} else r.vias3 if pair == {M3, M4} else r.vias1).add((i, j))
-        elif layer in (M1, M3):
-            r.edges.add((layer, min(i, pi), j))
-        else:
-            r.edges.add((layer, i, min(j, pj)))
+def _route_of(paths: list[np.ndarray], nx: int, ny: int) -> tuple[NetRoute, np.ndarray, np.ndarray]:
+    """The net's wires from its paths (node lists): the route, its sorted nodes and stacked vias."""
+    keys = np.unique(_node_keys(np.concatenate(paths), nx, ny))
+    nodes = np.stack((keys // (nx * ny), keys // ny % nx, keys % ny), axis=1)
+    steps = [(p[:-1], p[1:]) for p in paths if len(p) > 1]
+    a = np.concatenate([s[0] for s in steps]) if steps else np.zeros((0, 3), np.int64)
+    b = np.concatenate([s[1] for s in steps]) if steps else np.zeros((0, 3), np.int64)
+    same = a[:, 0] == b[:, 0]
+    across = same & ((a[:, 0] == M1) | (a[:, 0] == M3))  # x steps; the others on one layer go along y
+    edges = np.stack((a[:, 0], np.where(across, np.minimum(a[:, 1], b[:, 1]), a[:, 1]),
+                      np.where(across, a[:, 2], np.minimum(a[:, 2], b[:, 2]))), axis=1)[same]
+    lo, hi = np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0])
+    at = b[:, 1:]
+    via2, via3, via1 = at[~same & (lo == M2) & (hi == M3)], at[~same & (lo == M3) & (hi == M4)], at[~same & (hi == M1)]
+    m3 = edges[edges[:, 0] == M3]
+    wired = np.concatenate((m3[:, 1] * ny + m3[:, 2], (m3[:, 1] + 1) * ny + m3[:, 2]))
+    both = np.intersect1d(via2[:, 0] * ny + via2[:, 1], via3[:, 0] * ny + via3[:, 1])
+    stack_keys = np.setdiff1d(both, wired)
+    stacks = np.stack((stack_keys // ny, stack_keys % ny), axis=1)
+    route = NetRoute(set(map(tuple, nodes.tolist())), set(map(tuple, edges.tolist())),
+                     set(map(tuple, via2.tolist())), set(map(tuple, via3.tolist())), set(map(tuple, via1.tolist())))
+    return route, nodes, stacks
+
+
+def _node_keys(nodes: np.ndarray, nx: int, ny: int) -> np.ndarray:
+    """One integer per (layer, i, j), ordered as the tuples are."""
+    return (nodes[:, 0] * nx + nodes[:, 1]) * ny + nodes[:, 2]
 
 
 def stacked_vias(r: NetRoute) -> set[tuple[int, int]]:
