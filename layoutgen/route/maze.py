@@ -90,6 +90,12 @@ def grid_path(n1, n2, n3, n4, e1, e2, e3, e4, via3_ok, occ, hist, net, present, 
         i = r // H + i0
         j = r - (r // H) * H + j0
         d = dist[v]
+        # the popped node's own usability, read once for its six moves
+        ok1 = n1[i, j] == FREE
+        ok2 = _ok(n2[i, j], net)
+        ok3 = _ok(n3[i, j], net)
+        ok4 = n4[i, j] == FREE
+        ok34 = ok3 and ok4 and via3_ok[i, j]
         for s in range(6):
             nl, ni, nj = l, i, j
             length = 0.0
@@ -100,10 +106,9 @@ def grid_path(n1, n2, n3, n4, e1, e2, e3, e4, via3_ok, occ, hist, net, present, 
                         continue
                     jj = min(j, nj)
                     if l == M2:
-                        if not (_ok(n2[i, j], net) and _ok(n2[i, nj], net)
-                                and _ok(e2[i, jj], net)):
+                        if not (ok2 and _ok(n2[i, nj], net) and _ok(e2[i, jj], net)):
                             continue
-                    elif not (n4[i, j] == FREE and n4[i, nj] == FREE and e4[i, jj] == FREE):
+                    elif not (ok4 and n4[i, nj] == FREE and e4[i, jj] == FREE):
                         continue
                     length = py
                 else:
@@ -112,15 +117,12 @@ def grid_path(n1, n2, n3, n4, e1, e2, e3, e4, via3_ok, occ, hist, net, present, 
                         continue
                     ii = min(i, ni)
                     if l == M3:
-                        if not (_ok(n3[i, j], net) and _ok(n3[ni, j], net) and e3[ii, j] == FREE):
+                        if not (ok3 and _ok(n3[ni, j], net) and e3[ii, j] == FREE):
                             continue
-                    elif not (n1[i, j] == FREE and n1[ni, j] == FREE and e1[ii, j] == FREE):
+                    elif not (ok1 and n1[ni, j] == FREE and e1[ii, j] == FREE):
                         continue
                     length = px
             else:  # vias: s 2..5 pick the layer pair
-                ok1 = n1[i, j] == FREE
-                ok2 = _ok(n2[i, j], net)
-                ok3 = _ok(n3[i, j], net)
                 if s == 2:
                     if not (l == M1 and ok1 and ok2):
                         continue
@@ -130,12 +132,11 @@ def grid_path(n1, n2, n3, n4, e1, e2, e3, e4, via3_ok, occ, hist, net, present, 
                         continue
                     nl = M1 if l == M2 else M2
                 elif s == 4:
-                    ok34 = ok3 and via3_ok[i, j] and n4[i, j] == FREE
                     if not (l == M2 and ok2 and ok3) and not (l == M4 and ok34):
                         continue
                     nl = M3
                 else:
-                    if not (l == M3 and ok3 and via3_ok[i, j] and n4[i, j] == FREE):
+                    if not (l == M3 and ok34):
                         continue
                     nl = M4
                 length = via

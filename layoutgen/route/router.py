@@ -99,12 +99,10 @@ class Router:
         # area (route.shapes), so two such stacks of different nets two columns apart are too close
         self.stacks = np.zeros((grid.nx, grid.ny), np.int16)
         self.sid_stacks = np.zeros((grid.nx, grid.ny), np.int64)
-        self.stack_arrays: dict[int, np.ndarray] = {}
         self.hist = np.zeros(shape, np.float32)
         self.present = options.present
-        self.routes: dict[int, NetRoute] = {}
+        self.wires: dict[int, Wires] = {}  # each routed net's wires as arrays (sets only for the result)
         self.strikes: dict[int, int] = {}  # rounds each net has been ripped up for sharing
-        self.node_arrays: dict[int, np.ndarray] = {}
         self._reserve_terminals(list(terminals) + list(reserved))
         for net in sorted(fixed or ()):
             self._fix(net, fixed[net])
@@ -168,31 +166,33 @@ class Router:
         np.add.at(self.sid_stacks, (st[:, 0], st[:, 1]), sid)
 
     # ---------------------------------------------------------------- occupancy
-    def _commit(self, net: int, route: NetRoute, nodes: np.ndarray | None = None,
-                stacks: np.ndarray | None = None) -> None:
-        """Hold `route` for `net`; nodes / stacks: its sorted node and stacked-via arrays when known."""
-        self.routes[net] = route
-        arr = np.array(sorted(route.nodes), dtype=np.int64).reshape(-1, 3) if nodes is None else nodes
-        self.node_arrays[net] = arr
+    def _commit(self, net: int, route: NetRoute) -> None:
+        self._hold(net, Wires.of(route))
+
+    def _hold(self, net: int, w: "Wires") -> None:
+        self.wires[net] = w
+        arr = w.nodes
         np.add.at(self.occ, (arr[:, 0], arr[:, 1], arr[:, 2]), 1)
         m3 = arr[arr[:, 0] == M3]
         np.add.at(self.sid3, (m3[:, 1], m3[:, 2]), net + 1)
-        st = np.array(sorted(stacked_vias(route)), dtype=np.int64).reshape(-1, 2) if stacks is None else stacks
-        self.stack_arrays[net] = st
+        st = w.stacks
         np.add.at(self.stacks, (st[:, 0], st[:, 1]), 1)
         np.add.at(self.sid_stacks, (st[:, 0], st[:, 1]), net + 1)
 
     def _ripup(self, net: int) -> None:
-        self.routes.pop(net, None)
-        arr = self.node_arrays.pop(net, None)
-        if arr is None:
+        w = self.wires.pop(net, None)
+        if w is None:
             return
+        arr = w.nodes
         np.subtract.at(self.occ, (arr[:, 0], arr[:, 1], arr[:, 2]), 1)
         m3 = arr[arr[:, 0] == M3]
         np.subtract.at(self.sid3, (m3[:, 1], m3[:, 2]), net + 1)
-        st = self.stack_arrays.pop(net)
+        st = w.stacks
         np.subtract.at(self.stacks, (st[:, 0], st[:, 1]), 1)
         np.subtract.at(self.sid_stacks, (st[:, 0], st[:, 1]), net + 1)
+
+    def routes(self) -> dict[int, NetRoute]:
+        return {net: w.route() for net, w in self.wires.items()}
 
     def overused(self) -> np.ndarray:
         """Boolean (layer, i, j) of resources held by more than one net."""
@@ -208,12 +208,10 @@ class Router:
         return over
 
     def conflicted_nets(self, over: np.ndarray) -> list[int]:
-        if not self.node_arrays:
-            return []
-        nets = sorted(self.node_arrays)
+        nets = sorted(self.wires)
         if not nets:
             return []
-        arrs = [self.node_arrays[n] for n in nets]
+        arrs = [self.wires[n].nodes for n in nets]
         owner = np.repeat(np.array(nets, np.int64), [len(a) for a in arrs])
         allnodes = np.concatenate(arrs)
         hit = over[allnodes[:, 0], allnodes[:, 1], allnodes[:, 2]]
@@ -258,32 +256,57 @@ class Router:
                     return False
                 paths.append(path)
                 tree = np.concatenate((tree, path))
-        self._commit(net, *_route_of(paths, self.g.nx, self.g.ny))
+        self._hold(net, Wires.of_paths(paths, self.g.nx, self.g.ny))
         return True
 
 
-def _route_of(paths: list[np.ndarray], nx: int, ny: int) -> tuple[NetRoute, np.ndarray, np.ndarray]:
-    """The net's wires from its paths (node lists): the route, its sorted nodes and stacked vias."""
-    keys = np.unique(_node_keys(np.concatenate(paths), nx, ny))
-    nodes = np.stack((keys // (nx * ny), keys // ny % nx, keys % ny), axis=1)
-    steps = [(p[:-1], p[1:]) for p in paths if len(p) > 1]
-    a = np.concatenate([s[0] for s in steps]) if steps else np.zeros((0, 3), np.int64)
-    b = np.concatenate([s[1] for s in steps]) if steps else np.zeros((0, 3), np.int64)
-    same = a[:, 0] == b[:, 0]
-    across = same & ((a[:, 0] == M1) | (a[:, 0] == M3))  # x steps; the others on one layer go along y
-    edges = np.stack((a[:, 0], np.where(across, np.minimum(a[:, 1], b[:, 1]), a[:, 1]),
-                      np.where(across, a[:, 2], np.minimum(a[:, 2], b[:, 2]))), axis=1)[same]
-    lo, hi = np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0])
-    at = b[:, 1:]
-    via2, via3, via1 = at[~same & (lo == M2) & (hi == M3)], at[~same & (lo == M3) & (hi == M4)], at[~same & (hi == M1)]
-    m3 = edges[edges[:, 0] == M3]
-    wired = np.concatenate((m3[:, 1] * ny + m3[:, 2], (m3[:, 1] + 1) * ny + m3[:, 2]))
-    both = np.intersect1d(via2[:, 0] * ny + via2[:, 1], via3[:, 0] * ny + via3[:, 1])
-    stack_keys = np.setdiff1d(both, wired)
-    stacks = np.stack((stack_keys // ny, stack_keys % ny), axis=1)
-    route = NetRoute(set(map(tuple, nodes.tolist())), set(map(tuple, edges.tolist())),
-                     set(map(tuple, via2.tolist())), set(map(tuple, via3.tolist())), set(map(tuple, via1.tolist())))
-    return route, nodes, stacks
+@dataclass(frozen=True)
+class Wires:
+    """A net's wires as arrays: sorted nodes (layer, i, j), edges (layer, i, j), via2 / via3 / via1 (i, j),
+    and stacked via2 + via3 without a met3 wire (i, j), sorted. Negotiation holds these; the sets of
+    a NetRoute are made once, for the routes that remain."""
+
+    nodes: np.ndarray
+    edges: np.ndarray
+    via2: np.ndarray
+    via3: np.ndarray
+    via1: np.ndarray
+    stacks: np.ndarray
+
+    @classmethod
+    def of_paths(cls, paths: list[np.ndarray], nx: int, ny: int) -> "Wires":
+        keys = np.unique(_node_keys(np.concatenate(paths), nx, ny))
+        nodes = np.stack((keys // (nx * ny), keys // ny % nx, keys % ny), axis=1)
+        steps = [(p[:-1], p[1:]) for p in paths if len(p) > 1]
+        a = np.concatenate([s[0] for s in steps]) if steps else np.zeros((0, 3), np.int64)
+        b = np.concatenate([s[1] for s in steps]) if steps else np.zeros((0, 3), np.int64)
+        same = a[:, 0] == b[:, 0]
+        across = same & ((a[:, 0] == M1) | (a[:, 0] == M3))  # x steps; the others on one layer go along y
+        edges = np.stack((a[:, 0], np.where(across, np.minimum(a[:, 1], b[:, 1]), a[:, 1]),
+                          np.where(across, a[:, 2], np.minimum(a[:, 2], b[:, 2]))), axis=1)[same]
+        lo, hi = np.minimum(a[:, 0], b[:, 0]), np.maximum(a[:, 0], b[:, 0])
+        at = b[:, 1:]
+        via2 = at[~same & (lo == M2) & (hi == M3)]
+        via3 = at[~same & (lo == M3) & (hi == M4)]
+        m3 = edges[edges[:, 0] == M3]
+        wired = np.concatenate((m3[:, 1] * ny + m3[:, 2], (m3[:, 1] + 1) * ny + m3[:, 2]))
+        stack_keys = np.setdiff1d(np.intersect1d(via2[:, 0] * ny + via2[:, 1], via3[:, 0] * ny + via3[:, 1]), wired)
+        return cls(nodes, edges, via2, via3, at[~same & (hi == M1)],
+                   np.stack((stack_keys // ny, stack_keys % ny), axis=1))
+
+    @classmethod
+    def of(cls, r: NetRoute) -> "Wires":
+        def arr(items, width):
+            return np.array(sorted(items), dtype=np.int64).reshape(-1, width)
+
+        return cls(arr(r.nodes, 3), arr(r.edges, 3), arr(r.vias, 2), arr(r.vias3, 2), arr(r.vias1, 2),
+                   arr(stacked_vias(r), 2))
+
+    def route(self) -> NetRoute:
+        def items(a):
+            return set(map(tuple, a.tolist()))
+
+        return NetRoute(items(self.nodes), items(self.edges), items(self.via2), items(self.via3), items(self.via1))
 
 
 def _node_keys(nodes: np.ndarray, nx: int, ny: int) -> np.ndarray:
@@ -374,9 +397,9 @@ def route(grid: RouteGrid, terminals: list[Terminal], options: RouteOptions = Ro
         router._ripup(net)
     unrouted = sorted(set(cut_off) | set(conflicted))
     stats = {"nets": len(nets), "unrouted": len(unrouted), "reroute_rounds": rounds, "reroutes": rerouted,
-             "met4_nodes": int(sum(1 for r in router.routes.values() for n in r.nodes if n[0] == M4)),
-             "met1_nodes": int(sum(1 for r in router.routes.values() for n in r.nodes if n[0] == M1))}
-    return RouteResult(grid, router.routes, terminals, unrouted, stats, dict(fixed or {}))
+             "met4_nodes": int(sum(np.count_nonzero(w.nodes[:, 0] == M4) for w in router.wires.values())),
+             "met1_nodes": int(sum(np.count_nonzero(w.nodes[:, 0] == M1) for w in router.wires.values()))}
+    return RouteResult(grid, router.routes(), terminals, unrouted, stats, dict(fixed or {}))
 
 
 def _bbox_size(terms: list[Terminal]) -> int:
