@@ -2,11 +2,15 @@
 
     python benchmarks/verify_drc.py [--size-um 1000] [--flat] [--out DIR]
     python benchmarks/verify_drc.py --official RUN_DRC_SH --deck SKY130A_MR_DRC [--out DIR]
+    python benchmarks/verify_drc.py --gds build/digits/digits.gds [--jobs 1,2]
 
 Speed: builds a block of size x size um of real sky130_fd_sc_hd cells in rows (alternating R0/MX,
 shared met1 rails, taps, fill), twice: "stamped" (a few distinct row cells placed by reference, as a
 hierarchical generator emits) and "flat" (every cell instance directly in the block, as a placer
 emits), and times `run_drc` on each.
+
+Processes: `--gds` times `run_drc` on a built layout once per worker count of `--jobs`, side by side
+(KLayout's checks hold the interpreter, so the rules are split over processes).
 
 Agreement: writes the per-rule sample layouts (one broken and one clean layout per rule) plus rows of
 real cells (clean, with gaps), runs both our deck and the official one (through the given wrapper script,
@@ -121,6 +125,18 @@ def speed(pdk, size_um: float, out: Path, modes: list[str]) -> None:
             print(result.summary())
 
 
+def jobs_speed(pdk, gds: Path, jobs: list[int]) -> None:
+    results = []
+    for n in jobs:
+        result = run_drc(gds, pdk, workers=n)
+        results.append((n, result))
+        print(f"{n} process(es): DRC {result.seconds:.1f} s, {result.total} violations", flush=True)
+    base_n, base = results[0]
+    for n, result in results[1:]:
+        same = "same" if result.counts == base.counts else "DIFFERENT"
+        print(f"{n} vs {base_n}: x{base.seconds / result.seconds:.2f} faster, {same} markers per rule")
+
+
 def official_verdict(script: Path, deck: Path, gds: Path, report: Path) -> tuple[int, str]:
     env = dict(os.environ, DRC_DECK=str(deck))
     out = subprocess.run(["bash", str(script), str(gds), "TOP", str(report)], capture_output=True, text=True,
@@ -162,8 +178,13 @@ def main() -> int:
     ap.add_argument("--official", type=Path, default=None, help="wrapper script running the official deck")
     ap.add_argument("--deck", type=Path, default=None, help="the official sky130A_mr.drc (not part of layoutgen)")
     ap.add_argument("--rules", default=None, help="comma-separated rule ids: compare only these rule layouts")
+    ap.add_argument("--gds", type=Path, default=None, help="time DRC on this layout with each --jobs count")
+    ap.add_argument("--jobs", default="1,2", help="with --gds: comma-separated worker process counts")
     args = ap.parse_args()
     pdk = load_pdk("sky130")
+    if args.gds:
+        jobs_speed(pdk, args.gds, [int(n) for n in args.jobs.split(",")])
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
