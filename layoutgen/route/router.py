@@ -24,6 +24,7 @@ import numpy as np
 from scipy.ndimage import binary_dilation
 
 from ..errors import LayoutgenError
+from ..gcpause import gc_paused
 from .grid import BLOCKED, FREE, RouteGrid
 from .maze import SearchScratch, grid_path
 from .terminals import Terminal
@@ -192,7 +193,8 @@ class Router:
         np.subtract.at(self.sid_stacks, (st[:, 0], st[:, 1]), net + 1)
 
     def routes(self) -> dict[int, NetRoute]:
-        return {net: w.route() for net, w in self.wires.items()}
+        with gc_paused():  # millions of node tuples: the cyclic collector would rescan them again and again
+            return {net: w.route() for net, w in self.wires.items()}
 
     def overused(self) -> np.ndarray:
         """Boolean (layer, i, j) of resources held by more than one net."""
