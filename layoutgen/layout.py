@@ -118,14 +118,13 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
     for shape in power.shapes:  # met4 straps, met1 rails
         if shape.layer in ("met1", "met4") and shape.purpose == "drawing":
             grid.block_box(shape.layer, shape.box, tech)
+    refs = np.tile(np.asarray(power.stack_refs, np.int64).reshape(-1, 2), 2)
     for shape in power.stack.shapes:
         if shape.layer in ("met1", "met2", "met3", "met4"):
-            for cx, cy in power.stack_refs:
-                x0, y0, x1, y1 = shape.box
-                box = (x0 + cx, y0 + cy, x1 + cx, y1 + cy)
-                grid.block_box(shape.layer, box, tech)
-                if shape.layer == "met2":
-                    met2_boxes.append(box)
+            boxes = np.asarray(shape.box, np.int64) + refs
+            grid.block_boxes(shape.layer, boxes, tech)
+            if shape.layer == "met2":
+                met2_boxes += map(tuple, boxes.tolist())
     terminals = logic_terminals(placement, access, grid, Obstacles(met2_boxes, m2.spacing_nm),
                                 skip=placement.in_block()[:placement.n_logic])
     fixed, reserved = {}, []

@@ -17,11 +17,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numba import njit
 
 from ..pdk.tech import Tech
 
 FREE = -1
 BLOCKED = -2
+
+
+@njit(cache=True)
+def _fill_blocked(owners, i0, i1, j0, j1):
+    for k in range(len(i0)):
+        owners[i0[k]:i1[k], j0[k]:j1[k]] = BLOCKED
 
 
 @dataclass
@@ -89,32 +96,26 @@ class RouteGrid:
     # --- blocking by geometry -------------------------------------------------------------
     def block_box(self, layer: str, box, tech: Tech) -> None:
         """Block nodes/edges of `layer` that would come within spacing of an obstacle `box`."""
-        x0, y0, x1, y1 = box
-        if layer == "met2":
-            r = tech.routing["met2"]
-            pad = tech.vias["via2"].bottom_pad_nm  # (x, y) sizes of the via2 landing pad on met2
-            hx, hy = max(r.width_nm, pad[0]) // 2, pad[1] // 2
+        self.block_boxes(layer, np.asarray([box], np.int64), tech)
+
+    def block_boxes(self, layer: str, boxes: np.ndarray, tech: Tech) -> None:
+        """block_box for every row (x0, y0, x1, y1) of `boxes`, at once."""
+        boxes = np.asarray(boxes, np.int64).reshape(-1, 4)
+        if not len(boxes):
+            return
+        x0, y0, x1, y1 = boxes.T
+        if layer in ("met2", "met4"):
+            r = tech.routing[layer]
+            pad = tech.vias["via2"].bottom_pad_nm if layer == "met2" else tech.vias["via3"].top_pad_nm
+            nodes, edges = (self.n2, self.e2) if layer == "met2" else (self.n4, self.e4)
+            hx, hy = max(r.width_nm, pad[0]) // 2, pad[1] // 2  # (x, y) half sizes of the via landing pad
             s = r.spacing_nm
-            i0, i1 = self._range(x0 - s - hx, x1 + s + hx, self.x0, self.px, self.nx)
-            j0, j1 = self._range(y0 - s - hy, y1 + s + hy, self.y0, self.py, self.ny)
-            self.n2[i0:i1, j0:j1] = BLOCKED
+            self._fill(nodes, self._span(x0 - s - hx, x1 + s + hx, self.x0, self.px, self.nx),
+                       self._span(y0 - s - hy, y1 + s + hy, self.y0, self.py, self.ny))
             # edges: the wire (half width) runs between nodes
             hw = r.width_nm // 2
-            i0, i1 = self._range(x0 - s - hw, x1 + s + hw, self.x0, self.px, self.nx)
-            j0, j1 = self._range(y0 - s - self.py, y1 + s, self.y0, self.py, self.ny - 1)
-            self.e2[i0:i1, j0:j1] = BLOCKED
-        elif layer == "met4":
-            r = tech.routing["met4"]
-            pad = tech.vias["via3"].top_pad_nm
-            hx, hy = max(r.width_nm, pad[0]) // 2, pad[1] // 2
-            s = r.spacing_nm
-            i0, i1 = self._range(x0 - s - hx, x1 + s + hx, self.x0, self.px, self.nx)
-            j0, j1 = self._range(y0 - s - hy, y1 + s + hy, self.y0, self.py, self.ny)
-            self.n4[i0:i1, j0:j1] = BLOCKED
-            hw = r.width_nm // 2
-            i0, i1 = self._range(x0 - s - hw, x1 + s + hw, self.x0, self.px, self.nx)
-            j0, j1 = self._range(y0 - s - self.py, y1 + s, self.y0, self.py, self.ny - 1)
-            self.e4[i0:i1, j0:j1] = BLOCKED
+            self._fill(edges, self._span(x0 - s - hw, x1 + s + hw, self.x0, self.px, self.nx),
+                       self._span(y0 - s - self.py, y1 + s, self.y0, self.py, self.ny - 1))
         elif layer in ("met1", "met3"):
             r = tech.routing[layer]
             if layer == "met3":
@@ -126,18 +127,20 @@ class RouteGrid:
             hx = max(p[0] for p in pads) // 2
             hy = max([r.width_nm] + [p[1] for p in pads]) // 2
             s = r.spacing_nm
-            i0, i1 = self._range(x0 - s - hx, x1 + s + hx, self.x0, self.px, self.nx)
-            j0, j1 = self._range(y0 - s - hy, y1 + s + hy, self.y0, self.py, self.ny)
-            nodes[i0:i1, j0:j1] = BLOCKED
+            self._fill(nodes, self._span(x0 - s - hx, x1 + s + hx, self.x0, self.px, self.nx),
+                       self._span(y0 - s - hy, y1 + s + hy, self.y0, self.py, self.ny))
             # met1 wires are drawn as tall as the via1 pad (route.shapes): no notches at the pads
             hw = r.width_nm // 2 if layer == "met3" else hy
-            i0, i1 = self._range(x0 - s - self.px, x1 + s, self.x0, self.px, self.nx - 1)
-            j0, j1 = self._range(y0 - s - hw, y1 + s + hw, self.y0, self.py, self.ny)
-            edges[i0:i1, j0:j1] = BLOCKED
+            self._fill(edges, self._span(x0 - s - self.px, x1 + s, self.x0, self.px, self.nx - 1),
+                       self._span(y0 - s - hw, y1 + s + hw, self.y0, self.py, self.ny))
 
     @staticmethod
-    def _range(lo: int, hi: int, origin: int, pitch: int, n: int) -> tuple[int, int]:
-        """Indices k with lo < origin + k * pitch < hi (strict: touching at spacing is legal)."""
+    def _fill(owners: np.ndarray, i: tuple[np.ndarray, np.ndarray], j: tuple[np.ndarray, np.ndarray]) -> None:
+        _fill_blocked(owners, i[0], i[1], j[0], j[1])
+
+    @classmethod
+    def _span(cls, lo: np.ndarray, hi: np.ndarray, origin: int, pitch: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Index ranges [k0, k1) with lo < origin + k * pitch < hi (strict: touching at spacing is legal)."""
         k0 = (lo - origin) // pitch + 1
         k1 = -((origin - hi) // pitch)  # ceil((hi - origin) / pitch)
-        return max(0, int(k0)), min(n, max(0, int(k1)))
+        return np.maximum(k0, 0), np.minimum(np.maximum(k1, 0), n)

@@ -163,12 +163,13 @@ def io_pins(placement: Placement, grid: RouteGrid) -> list[IoPin]:
 def block_cell_met1(grid: RouteGrid, placement: Placement, terminals: list[Terminal], access: PinAccess,
                     tech) -> None:
     """met1 routing stays clear of every cell's own met1 and of the pin pads."""
-    for c in range(len(placement.names)):
-        master = placement.masters[int(placement.master_of[c])]
-        x, y = int(placement.x[c]), int(placement.y[c])
-        for x0, y0, x1, y1 in access.met1_boxes(master, bool(placement.mirrored[c])):
-            grid.block_box("met1", (x0 + x, y0 + y, x1 + x, y1 + y), tech)
-    for t in terminals:
-        for shape in t.shapes:
-            if shape.layer == "met1":
-                grid.block_box("met1", shape.box, tech)
+    kinds = placement.master_of.astype(np.int64) * 2 + placement.mirrored.astype(np.int64)
+    for kind in np.unique(kinds):  # one (master, orientation) at a time: its boxes at every placement
+        cells = np.flatnonzero(kinds == kind)
+        template = np.asarray(access.met1_boxes(placement.masters[int(kind) // 2], bool(kind % 2)), np.int64)
+        if not len(template):
+            continue
+        at = np.stack((placement.x[cells], placement.y[cells]), axis=1).astype(np.int64)
+        grid.block_boxes("met1", (template.reshape(1, -1, 4) + np.tile(at, 2).reshape(-1, 1, 4)).reshape(-1, 4), tech)
+    grid.block_boxes("met1", np.array([s.box for t in terminals for s in t.shapes if s.layer == "met1"],
+                                      np.int64).reshape(-1, 4), tech)
