@@ -167,3 +167,20 @@ def test_met1_carries_horizontal_runs_where_met3_is_blocked(pdk):
     result = route(g, terms, RouteOptions())
     assert result.unrouted == []
     assert all(g.n1[i, j] != BLOCKED for layer, i, j in result.routes[1].nodes if layer == M1)
+
+
+@pytest.mark.parametrize("layer", ["met1", "met2", "met3", "met4"])
+def test_blocking_many_boxes_at_once_equals_one_by_one(pdk, layer):
+    """block_boxes (cell met1, power stacks) blocks exactly what block_box does box by box, boxes that
+    reach past the grid's edges included."""
+    rng = np.random.default_rng(3)
+    one, many = _grid(pdk), _grid(pdk)
+    x0, y0 = one.x(0), one.y(0)
+    lo = rng.integers(-3000, one.x(one.nx) - x0, (40, 2)) + (x0, y0)
+    boxes = np.concatenate((lo, lo + rng.integers(1, 2500, (40, 2))), axis=1)
+    for box in boxes.tolist():
+        one.block_box(layer, tuple(box), pdk.tech)
+    many.block_boxes(layer, boxes, pdk.tech)
+    for name in ("n1", "e1", "n2", "e2", "n3", "e3", "n4", "e4"):
+        assert np.array_equal(getattr(one, name), getattr(many, name)), name
+    assert (getattr(many, {"met1": "n1", "met2": "n2", "met3": "n3", "met4": "n4"}[layer]) == BLOCKED).sum() > 40
