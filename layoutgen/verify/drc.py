@@ -94,7 +94,8 @@ def default_workers(gds_path: Path) -> int:
     """Worker processes for a layout: one per core for large files, none (in-process) for small ones."""
     if gds_path.stat().st_size < PARALLEL_MIN_BYTES:
         return 1
-    return max(1, os.cpu_count() or 1)
+    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
+    return max(1, len(usable))
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
