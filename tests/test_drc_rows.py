@@ -163,3 +163,15 @@ def test_rules_checked_in_worker_processes_give_the_same_report(tmp_path, pdk, r
     shared = run_drc(path, pdk, report=tmp_path / "two.lyrdb", workers=2)
     assert len(alone.violated) >= 2 and shared.counts == alone.counts
     assert filecmp.cmp(tmp_path / "one.lyrdb", tmp_path / "two.lyrdb", shallow=False)
+
+
+def test_small_layouts_are_checked_in_process(tmp_path, pdk, rows):
+    """Starting worker processes costs more than checking a small layout: below PARALLEL_MIN_BYTES the
+    default is one process; above it, one per usable CPU."""
+    from layoutgen.verify.drc import PARALLEL_MIN_BYTES, default_workers
+
+    path = rows_gds(tmp_path / "rows.gds", pdk, rows)
+    assert path.stat().st_size < PARALLEL_MIN_BYTES and default_workers(path) == 1
+    big = tmp_path / "big.gds"
+    big.write_bytes(bytes(PARALLEL_MIN_BYTES))
+    assert default_workers(big) >= 1
