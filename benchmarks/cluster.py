@@ -96,7 +96,10 @@ def run_case(name, model, pdk, calib, spec, score, check_X=None):
 
 
 def _line(row):
-    return f"  {row['case']:<22} {row['config']:<12} {row['area_per_w']:7.1f} um2/w  {row['compile_s']:6.1f} s"
+    """A progress line per config on stderr; with layout columns, those too (a run cut short keeps them)."""
+    laid = " ".join(f"{k}={row[k]}" for k in ("cells", "macro_instances", "layout_s", "wire_mm", "gds_kB", "drc_s",
+                                              "drc", "lvs_s", "lvs", "unrouted") if k in row)
+    return f"  {row['case']:<22} {row['config']:<12} {row['area_per_w']:7.1f} um2/w  {row['compile_s']:6.1f} s  {laid}"
 
 
 def digits_case(pdk, quick_ks):
