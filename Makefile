@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml setup.py
 
 setup: $(STAMP)
 
-# the bundled digits MLP from model to checked layout (about 9 minutes on 2 cores)
+# the bundled digits MLP from model to checked layout (about 7 minutes on 2 cores)
 demo: setup
 	$(VENV)/bin/layoutgen build --pdk sky130 --layout --utilization 0.25
 
