@@ -184,3 +184,27 @@ def test_blocking_many_boxes_at_once_equals_one_by_one(pdk, layer):
     for name in ("n1", "e1", "n2", "e2", "n3", "e3", "n4", "e4"):
         assert np.array_equal(getattr(one, name), getattr(many, name)), name
     assert (getattr(many, {"met1": "n1", "met2": "n2", "met3": "n3", "met4": "n4"}[layer]) == BLOCKED).sum() > 40
+
+
+def _one_gap_for_three_nets(pdk):
+    """Three nets that must all cross column 20, which has one free met3 node: they can never stop sharing."""
+    g = _grid(pdk)
+    g.n3[20, :] = BLOCKED
+    g.n3[20, 15] = FREE
+    g.n1[18:23, :] = BLOCKED
+    terms = []
+    for net, j in ((1, 10), (2, 15), (3, 20)):
+        terms += [Terminal(net, 5, j, g.y(j), ()), Terminal(net, 35, j, g.y(j), ())]
+    return g, terms
+
+
+def test_a_hopeless_negotiation_gives_up_early(pdk):
+    """Rounds without progress while many nets still share end the negotiation after hopeless_patience
+    rounds, not after the full patience meant for a few stubborn hot spots; the nets are reported."""
+    g, terms = _one_gap_for_three_nets(pdk)
+    early = route(g, terms, RouteOptions())
+    g, terms = _one_gap_for_three_nets(pdk)
+    late = route(g, terms, RouteOptions(hopeless_patience=1000))
+    assert early.unrouted and early.unrouted == late.unrouted
+    assert early.stats["reroute_rounds"] <= RouteOptions().hopeless_patience + 1
+    assert late.stats["reroute_rounds"] >= RouteOptions().patience
