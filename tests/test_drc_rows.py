@@ -154,14 +154,20 @@ def test_spacing_to_a_row_long_merged_rail_is_caught(tmp_path, pdk, rows):
     assert run_drc(path, pdk).violated == {"li.3": 1}
 
 
-def test_rules_checked_in_worker_processes_give_the_same_report(tmp_path, pdk, rows):
+def test_rules_checked_in_worker_processes_give_the_same_report(tmp_path, pdk, rows, monkeypatch):
     """--jobs: the rules split over processes find the same markers and write the same database."""
+    import layoutgen.verify.drc as drc_module
+
+    pools = []
+    real_pool = drc_module.worker_pool
+    monkeypatch.setattr(drc_module, "worker_pool", lambda n: pools.append(n) or real_pool(n))
     broken = [list(r) for r in rows]
     broken[0].insert(3, 1)  # an empty site: nwell spacing and row gap
     broken[2].insert(10, 5)  # a wider hole: row gap only
     path = rows_gds(tmp_path / "gap.gds", pdk, broken)
     alone = run_drc(path, pdk, report=tmp_path / "one.lyrdb", workers=1)
     shared = run_drc(path, pdk, report=tmp_path / "two.lyrdb", workers=2)
+    assert pools == [2]  # the second run did use two worker processes, the first none
     assert len(alone.violated) >= 2 and shared.counts == alone.counts
     assert filecmp.cmp(tmp_path / "one.lyrdb", tmp_path / "two.lyrdb", shallow=False)
 

@@ -113,10 +113,17 @@ def test_digits_example_layout_is_drc_and_lvs_clean(tmp_path):
     assert (out / "digits.gds").stat().st_size > 50_000_000
 
 
-def test_checks_in_worker_processes_give_the_same_outputs(tmp_path):
+def test_checks_in_worker_processes_give_the_same_outputs(tmp_path, monkeypatch):
     """--jobs 2 runs LVS beside the DRC's rules in two processes: same verdicts, same files."""
+    import layoutgen.verify.both as both
+
+    pools = []
+    real_pool = both.worker_pool
+    monkeypatch.setattr(both, "worker_pool", lambda n: pools.append(n) or real_pool(n))
     _r, one = _build_tiny(tmp_path, "one", "--jobs", "1")
+    assert pools == []
     _r, two = _build_tiny(tmp_path, "two", "--jobs", "2")
+    assert pools == [2]
     for name in ("report.json", "chip.drc.lyrdb", "chip.lvs.txt", "chip.gds"):
         assert (one / name).read_bytes() == (two / name).read_bytes(), name
     report = json.loads((two / "report.json").read_text())

@@ -138,8 +138,8 @@ class RouteGrid:
     def _fill(owners: np.ndarray, i: tuple[np.ndarray, np.ndarray], j: tuple[np.ndarray, np.ndarray]) -> None:
         _fill_blocked(owners, i[0], i[1], j[0], j[1])
 
-    @classmethod
-    def _span(cls, lo: np.ndarray, hi: np.ndarray, origin: int, pitch: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    @staticmethod
+    def _span(lo: np.ndarray, hi: np.ndarray, origin: int, pitch: int, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Index ranges [k0, k1) with lo < origin + k * pitch < hi (strict: touching at spacing is legal)."""
         k0 = (lo - origin) // pitch + 1
         k1 = -((origin - hi) // pitch)  # ceil((hi - origin) / pitch)

@@ -1,11 +1,12 @@
 """Cheapest path through a routing window: A* on the implicit four-layer grid, compiled with numba.
 
-The moves allowed (a wire step along a layer's direction, or a via between two layers) and the price
-of entering each node are read from the routing grid's owner, occupancy and history arrays as the
-search reaches them: building the window's masks and prices with numpy first cost as much as the
-search. (Building an explicit graph for scipy's Dijkstra took longer still.) The Manhattan-distance
-lower bound (every step along x costs at least px + 1, along y at least py + 1) keeps the explored
-part small, and the path found has the same cost.
+The moves allowed in a window (a wire step along a layer's direction, or a via between two layers)
+and the price of entering each node are copied out of the routing grid's owner, occupancy and history
+arrays in one compiled pass (`_window`): building them with numpy cost as much as the search, and
+reading the large grid arrays during the search was slower per node. (Building an explicit graph for
+scipy's Dijkstra took longer still.) The Manhattan-distance lower bound (every step along x costs at
+least px + 1, along y at least py + 1) keeps the explored part small, and the path found has the same
+cost.
 
 The bound is weighted (`weight` > 1, weighted A*): the price of congestion and the vias that every
 turn needs make the plain bound loose, and the search then floods most of the window before it
