@@ -7,7 +7,12 @@ from layoutgen.cli import main
 from layoutgen.verify.drc_samples import rule_cases, write_case_gds
 
 
-def test_drc_command_exit_codes_and_report(tmp_path, pdk):
+def test_drc_command_exit_codes_and_report(tmp_path, pdk, monkeypatch):
+    import layoutgen.verify.drc as drc_module
+
+    pools = []
+    real_pool = drc_module.worker_pool
+    monkeypatch.setattr(drc_module, "worker_pool", lambda n: pools.append(n) or real_pool(n))
     bad, good = rule_cases(pdk.tech)["m2.2"]
     bad_gds = write_case_gds(tmp_path / "bad.gds", bad, pdk.tech)
     good_gds = write_case_gds(tmp_path / "good.gds", good, pdk.tech)
@@ -23,6 +28,13 @@ def test_drc_command_exit_codes_and_report(tmp_path, pdk):
     assert "m2.2" in res.output and "met2 spacing >= 0.14 um" in res.output
     assert "DRC: 1 violations in 1 rules" in res.output
     assert report.is_file() and "<name>m2.2</name>" in report.read_text()
+
+    # --jobs 2: the rules in two worker processes, the same summary and marker file
+    shared = tmp_path / "bad2.lyrdb"
+    res2 = runner.invoke(main, ["drc", str(bad_gds), "--top", "TOP", "--report", str(shared), "--jobs", "2"])
+    assert res2.exit_code == 1 and shared.read_bytes() == report.read_bytes() and pools == [2]
+    assert "DRC: 1 violations in 1 rules" in res2.output
+    assert runner.invoke(main, ["drc", str(good_gds), "--jobs", "0"]).exit_code == 2
 
     res = runner.invoke(main, ["drc", str(tmp_path / "nope.gds")])
     assert res.exit_code == 2
