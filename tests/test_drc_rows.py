@@ -182,3 +182,18 @@ def test_small_layouts_are_checked_in_process(tmp_path, pdk, rows):
     big = tmp_path / "big.gds"
     big.write_bytes(bytes(PARALLEL_MIN_BYTES))
     assert default_workers(big) == len(os.sched_getaffinity(0))
+
+
+def test_worker_tasks_group_the_rules_of_a_layer(pdk):
+    """Each rule runs in exactly one task; the rules on a layer and those enclosing by it share one
+    task (one hierarchical region built for all of them); the largest tasks go first."""
+    from layoutgen.verify.drc import rule_groups
+
+    groups = rule_groups(pdk.tech.rules)
+    ids = [r.id for g in groups for r in g]
+    assert sorted(ids) == sorted(r.id for r in pdk.tech.rules) and len(ids) == len(set(ids))
+    task_of = {r.id: k for k, g in enumerate(groups) for r in g}
+    assert len({task_of[i] for i in ("m1.1", "m1.2", "m1.6", "m1.4", "m1.5", "via.4a")}) == 1
+    assert task_of["m1.2"] != task_of["m2.2"] and task_of["li.3"] != task_of["m1.2"]
+    sizes = [len(g) for g in groups]
+    assert sizes == sorted(sizes, reverse=True)

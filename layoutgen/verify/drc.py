@@ -163,9 +163,21 @@ def check_rules(gds_path: Path, pdk, top: str, rules: Iterable[Rule], threads: i
     return found
 
 
+def rule_groups(rules: Iterable[Rule]) -> list[tuple[Rule, ...]]:
+    """The rules split into tasks for worker processes: the rules on one layer (or enclosing by one
+    layer) together, since building a layer's hierarchical region is a good part of each check
+    (digits: the 6 met1 rules in 58.5 s one by one, 46.6 s together). Largest groups first, so that
+    the pool ends evenly."""
+    groups: dict[str, list[Rule]] = {}
+    for rule in rules:
+        p = rule.params
+        key = str(p.get("outer") or p.get("layer") or p.get("layers") or p.get("diff") or rule.kind)
+        groups.setdefault(key, []).append(rule)
+    return sorted((tuple(g) for g in groups.values()), key=lambda g: (-len(g), g[0].id))
+
+
 def _check_in_pool(pool: Executor, gds_path: Path, pdk, top: str, rules) -> dict[str, tuple[int, list[Encoded]]]:
-    # one rule per task: the costliest rule is under a tenth of the whole, so the pool balances itself
-    futures = [pool.submit(check_rules, gds_path, pdk, top, (rule,), 1) for rule in rules]
+    futures = [pool.submit(check_rules, gds_path, pdk, top, group, 1) for group in rule_groups(rules)]
     found = {}
     for future in futures:
         found.update(future.result())
