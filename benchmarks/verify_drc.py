@@ -2,7 +2,7 @@
 
     python benchmarks/verify_drc.py [--size-um 1000] [--flat] [--out DIR]
     python benchmarks/verify_drc.py --official RUN_DRC_SH --deck SKY130A_MR_DRC [--out DIR]
-    python benchmarks/verify_drc.py --gds build/digits/digits.gds [--jobs 1,2]
+    python benchmarks/verify_drc.py --gds build/digits/digits.gds [--jobs 1,2] [--tasks]
 
 Speed: builds a block of size x size um of real sky130_fd_sc_hd cells in rows (alternating R0/MX,
 shared met1 rails, taps, fill), twice: "stamped" (a few distinct row cells placed by reference, as a
@@ -10,7 +10,8 @@ hierarchical generator emits) and "flat" (every cell instance directly in the bl
 emits), and times `run_drc` on each.
 
 Processes: `--gds` times `run_drc` on a built layout once per worker count of `--jobs`, side by side
-(KLayout's checks hold the interpreter, so the rules are split over processes).
+(KLayout's checks hold the interpreter, so the rules are split over processes). `--tasks` also times
+each worker task (the rules of one layer, `rule_groups`) on its own, in this process, costliest first.
 
 Agreement: writes the per-rule sample layouts (one broken and one clean layout per rule) plus rows of
 real cells (clean, with gaps), runs both our deck and the official one (through the given wrapper script,
@@ -28,9 +29,10 @@ import time
 from pathlib import Path
 
 import gdstk
+import klayout.db as kdb
 
 from layoutgen.pdk import load_pdk
-from layoutgen.verify.drc import run_drc
+from layoutgen.verify.drc import check_rules, rule_groups, run_drc
 from layoutgen.verify.drc_samples import (GDS_TIMESTAMP, CellLoader, filled_row, place_rows, row_cell, rows_gds,
                                           rule_cases, write_case_gds)
 
@@ -137,6 +139,21 @@ def jobs_speed(pdk, gds: Path, jobs: list[int]) -> None:
         print(f"{n} vs {base_n}: x{base.seconds / result.seconds:.2f} faster, {same} markers per rule")
 
 
+def task_times(pdk, gds: Path) -> None:
+    layout = kdb.Layout()
+    layout.read(str(gds))
+    top = layout.top_cells()[0].name
+    times = []
+    for group in rule_groups(pdk.tech.rules):
+        start = time.perf_counter()
+        check_rules(gds, pdk, top, group, 1)
+        times.append((time.perf_counter() - start, [r.id for r in group]))
+    total = sum(t for t, _ in times)
+    for seconds, ids in sorted(times, key=lambda item: -item[0]):
+        print(f"{seconds:8.2f} s  {100 * seconds / total:5.1f}%  {' '.join(ids)}")
+    print(f"{total:8.2f} s  in {len(times)} tasks")
+
+
 def official_verdict(script: Path, deck: Path, gds: Path, report: Path) -> tuple[int, str]:
     env = dict(os.environ, DRC_DECK=str(deck))
     out = subprocess.run(["bash", str(script), str(gds), "TOP", str(report)], capture_output=True, text=True,
@@ -180,10 +197,13 @@ def main() -> int:
     ap.add_argument("--rules", default=None, help="comma-separated rule ids: compare only these rule layouts")
     ap.add_argument("--gds", type=Path, default=None, help="time DRC on this layout with each --jobs count")
     ap.add_argument("--jobs", default="1,2", help="with --gds: comma-separated worker process counts")
+    ap.add_argument("--tasks", action="store_true", help="with --gds: also time each worker task on its own")
     args = ap.parse_args()
     pdk = load_pdk("sky130")
     if args.gds:
         jobs_speed(pdk, args.gds, [int(n) for n in args.jobs.split(",")])
+        if args.tasks:
+            task_times(pdk, args.gds)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
