@@ -1,4 +1,4 @@
-"""Shared fixtures: the sky130 PDK object and small random int-v1 models."""
+"""Shared fixtures: the sky130 PDK object, small random int-v1 models, a spy on worker pools."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,3 +35,12 @@ def random_int_model(seed: int, sizes: list[int], input_bits: int, weight_range:
     model = IntModel(int(input_bits), layers)
     model.validate("random model")
     return model
+
+
+def spy_worker_pools(monkeypatch, module) -> list[int]:
+    """The worker counts of every pool `module.worker_pool` starts from now on (the list fills as
+    they start)."""
+    started: list[int] = []
+    real = module.worker_pool
+    monkeypatch.setattr(module, "worker_pool", lambda n: started.append(n) or real(n))
+    return started

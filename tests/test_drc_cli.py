@@ -6,13 +6,13 @@ from click.testing import CliRunner
 from layoutgen.cli import main
 from layoutgen.verify.drc_samples import rule_cases, write_case_gds
 
+from conftest import spy_worker_pools
+
 
 def test_drc_command_exit_codes_and_report(tmp_path, pdk, monkeypatch):
     import layoutgen.verify.drc as drc_module
 
-    pools = []
-    real_pool = drc_module.worker_pool
-    monkeypatch.setattr(drc_module, "worker_pool", lambda n: pools.append(n) or real_pool(n))
+    pools = spy_worker_pools(monkeypatch, drc_module)
     bad, good = rule_cases(pdk.tech)["m2.2"]
     bad_gds = write_case_gds(tmp_path / "bad.gds", bad, pdk.tech)
     good_gds = write_case_gds(tmp_path / "good.gds", good, pdk.tech)

@@ -10,6 +10,8 @@ import pytest
 from layoutgen.verify.drc import DrcInputError, run_drc
 from layoutgen.verify.drc_samples import CellLoader, GDS_TIMESTAMP, filled_row, place_rows, row_cell, rows_gds
 
+from conftest import spy_worker_pools
+
 ROLES = ["fa", "ha", "xor2", "xnor2", "inv", "buf", "nand2", "nor2", "and2", "or2", "nor3", "or3", "maj3",
          "mux2", "tie", "dff", "decap", "clkbuf"]
 
@@ -158,9 +160,7 @@ def test_rules_checked_in_worker_processes_give_the_same_report(tmp_path, pdk, r
     """--jobs: the rules split over processes find the same markers and write the same database."""
     import layoutgen.verify.drc as drc_module
 
-    pools = []
-    real_pool = drc_module.worker_pool
-    monkeypatch.setattr(drc_module, "worker_pool", lambda n: pools.append(n) or real_pool(n))
+    pools = spy_worker_pools(monkeypatch, drc_module)
     broken = [list(r) for r in rows]
     broken[0].insert(3, 1)  # an empty site: nwell spacing and row gap
     broken[2].insert(10, 5)  # a wider hole: row gap only

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from layoutgen.cli import main
 from layoutgen.model import save_int_model
 
-from conftest import random_int_model
+from conftest import random_int_model, spy_worker_pools
 
 MODELS = {
     "tiny 6-4-2": dict(seed=1, sizes=[6, 4, 2], input_bits=4, weight_range=(-3, 3), act_bits=4),
@@ -117,9 +117,7 @@ def test_checks_in_worker_processes_give_the_same_outputs(tmp_path, monkeypatch)
     """--jobs 2 runs LVS beside the DRC's rules in two processes: same verdicts, same files."""
     import layoutgen.verify.both as both
 
-    pools = []
-    real_pool = both.worker_pool
-    monkeypatch.setattr(both, "worker_pool", lambda n: pools.append(n) or real_pool(n))
+    pools = spy_worker_pools(monkeypatch, both)
     _r, one = _build_tiny(tmp_path, "one", "--jobs", "1")
     assert pools == []
     _r, two = _build_tiny(tmp_path, "two", "--jobs", "2")

@@ -101,8 +101,8 @@ def logic_terminals(placement: Placement, access: PinAccess, grid: RouteGrid,
                 return True
             if met2_obstacles is None:
                 return False
-            return any(met2_obstacles.near((b[0] + cx, b[1] + cy, b[2] + cx, b[3] + cy))
-                       for b in (sh.box for sh in ap.shapes if sh.layer == "met2"))
+            return any(met2_obstacles.near((sh.box[0] + cx, sh.box[1] + cy, sh.box[2] + cx, sh.box[3] + cy))
+                       for sh in ap.shapes if sh.layer == "met2")
         return bad
 
     for p in range(len(cells.pin_net)):
