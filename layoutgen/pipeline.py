@@ -11,7 +11,9 @@ An inverter used stages after its input is made is re-made in the using stage fr
 """
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .netlist.builder import ModuleBuilder
@@ -27,6 +29,7 @@ class PipelineResult:
     stages: int
     flip_flops: int
     max_stage_delay: float  # in full-adder levels
+    groups_cut: int = 0  # cell groups (tiles) too deep for one stage, scheduled cell by cell
 
 
 def _topological(module: Module, lib: CellLibrary) -> list[int]:
@@ -64,11 +67,20 @@ def insert_registers(
     x_nets: list[int],
     y_bits: list[int],
     stage_depth: float,
+    groups: Mapping[str, int] | None = None,
 ) -> PipelineResult:
-    """Pipeline `module` in place; adds ports clk, x and y. Returns latency and register counts."""
+    """Pipeline `module` in place; adds ports clk, x and y. Returns latency and register counts.
+
+    groups: instance name -> group; the cells of a group (a stamped tile, layoutgen.arith.chain) are
+    put in one stage together, so no register rank cuts through the group. A group deeper than a
+    stage is scheduled cell by cell (and cut); `groups_cut` counts those."""
     if stage_depth <= 0:
         raise ValueError("stage depth must be positive")
     order = _topological(module, lib)
+    group_of = [-1] * len(module.instances)
+    if groups:
+        group_of = [groups.get(inst.name, -1) for inst in module.instances]
+        order = _group_order(module, lib, order, group_of)
     stage: dict[int, int] = {n: 0 for n in x_nets}  # x is "made" before the input rank
     time: dict[int, float] = {n: 0.0 for n in x_nets}
     free: set[int] = set()  # tie-cell nets need no registers
@@ -76,10 +88,36 @@ def insert_registers(
     inst_stage = [0] * len(module.instances)
     inv_of: dict[int, int] = {}  # inverter output net -> its input net
     inv_delay = delays["inv"]["Y"]
+    placed_cells: set[int] = set()
     worst = 0.0
+    members: dict[int, list[int]] = defaultdict(list)
+    for idx in order:
+        if group_of[idx] >= 0:
+            members[group_of[idx]].append(idx)
+    placed: set[int] = set()  # groups already given a stage
+    cut = 0
     for idx in order:
         inst = module.instances[idx]
         m = lib[inst.master]
+        g = group_of[idx]
+        if g >= 0 and g not in placed:
+            placed.add(g)
+            fit = _group_stage(module, lib, delays, members[g], stage, time, free, inv_of, inv_delay, stage_depth)
+            if fit is None:
+                cut += 1
+            else:
+                for k, (s_k, outs) in fit.items():
+                    inst_stage[k] = s_k
+                    for net, t_net in outs.items():
+                        stage[net] = s_k
+                        time[net] = t_net
+                        worst = max(worst, t_net)
+                    ki = module.instances[k]
+                    if lib[ki.master].role == "inv" and ki.pins["A"] not in free:
+                        inv_of[ki.pins["Y"]] = ki.pins["A"]
+                placed_cells.update(fit)
+        if idx in placed_cells:
+            continue
         if m.role == "tie":
             for p in m.outputs:
                 free.add(inst.pins[p])
@@ -162,4 +200,82 @@ def insert_registers(
     module.add_port("x", "input", x_nets)
     module.add_port("y", "output", y_nets)
     remove_dead_cells(module, lib)
-    return PipelineResult(latency_cycles=last + 1, stages=last, flip_flops=n_ff, max_stage_delay=worst)
+    return PipelineResult(latency_cycles=last + 1, stages=last, flip_flops=n_ff, max_stage_delay=worst,
+                          groups_cut=cut)
+
+
+def _group_order(module: Module, lib: CellLibrary, order: list[int], group_of: list[int]) -> list[int]:
+    """A topological order in which every group's cells come one after another (each group is
+    contracted to one node; inside it the cells keep `order`). A group that a path leaves and
+    re-enters cannot be contracted: ValueError."""
+    node = [("g", g) if g >= 0 else ("c", i) for i, g in enumerate(group_of)]
+    driver = {}
+    for idx, inst in enumerate(module.instances):
+        for pin in lib[inst.master].outputs:
+            driver[inst.pins[pin]] = idx
+    succ: dict[tuple, set] = defaultdict(set)
+    indeg: dict[tuple, int] = {n: 0 for n in node}
+    for idx, inst in enumerate(module.instances):
+        for pin in lib[inst.master].inputs:
+            d = driver.get(inst.pins[pin])
+            if d is not None and node[d] != node[idx] and node[idx] not in succ[node[d]]:
+                succ[node[d]].add(node[idx])
+                indeg[node[idx]] += 1
+    cells_of: dict[tuple, list[int]] = defaultdict(list)
+    for idx in order:
+        cells_of[node[idx]].append(idx)
+    first = {}
+    for pos, idx in enumerate(order):
+        first.setdefault(node[idx], pos)
+    heap = sorted((first[n], n) for n, d in indeg.items() if d == 0)
+    out: list[int] = []
+    while heap:
+        _pos, n = heapq.heappop(heap)
+        out.extend(cells_of[n])
+        for u in succ[n]:
+            indeg[u] -= 1
+            if indeg[u] == 0:
+                heapq.heappush(heap, (first[u], u))
+    if len(out) != len(order):
+        raise ValueError(f"module {module.name}: a path leaves a cell group and comes back into it")
+    return out
+
+
+def _group_stage(module: Module, lib: CellLibrary, delays, cells: list[int], stage, time, free, inv_of,
+                 inv_delay: float, stage_depth: float) -> dict[int, tuple[int, dict[int, float]]] | None:
+    """The stage of a group and its cells' output times: the earliest stage where all of its cells
+    fit, inputs from earlier stages arriving registered. None if the group is deeper than a stage."""
+    inside = {inst_net for k in cells for p in lib[module.instances[k].master].outputs
+              for inst_net in (module.instances[k].pins[p],)}
+    ext = {module.instances[k].pins[p] for k in cells for p in lib[module.instances[k].master].inputs}
+    ext = {n for n in ext - inside if n not in free}
+    s0 = max([max(stage.get(n, 0), 1) for n in ext], default=1)
+    for s in (s0, s0 + 1):
+        local: dict[int, float] = {}
+        fit: dict[int, tuple[int, dict[int, float]]] = {}
+        ok = True
+        for k in cells:
+            inst = module.instances[k]
+            m = lib[inst.master]
+            d = max(delays[m.role][p] for p in m.outputs)
+            remake = inv_delay + d <= stage_depth
+            t = 0.0
+            for p in m.inputs:
+                n = inst.pins[p]
+                if n in free:
+                    continue
+                if n in local:
+                    t = max(t, local[n])
+                elif stage.get(n, 0) == s:
+                    t = max(t, time[n])
+                elif n in inv_of and remake:
+                    t = max(t, inv_delay)
+            outs = {inst.pins[p]: t + delays[m.role][p] for p in m.outputs}
+            if max(outs.values()) > stage_depth:
+                ok = False
+                break
+            local.update(outs)
+            fit[k] = (s, outs)
+        if ok:
+            return fit
+    return None

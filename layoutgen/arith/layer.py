@@ -31,6 +31,9 @@ class ArithOptions:
     # logic for one input group can sit where that group's input wires cross the neuron's column
     locality_group: int = 0
     share_block: int = 0
+    # the array floorplan: each neuron's sum as a chain of tiles of `chain` inputs down its column,
+    # carry-save between tiles (layoutgen/arith/chain.py); 0 = off
+    chain: int = 0
 
 
 AUTO_GROUP_LIMIT = 64

@@ -32,6 +32,10 @@ def output_width(model) -> int:
 
 def build_network(model, pdk: Pdk, top: str, options: ArithOptions | None = None) -> CombinationalNetwork:
     options = options or ArithOptions()
+    if options.chain:
+        from .chain import build_chain_network
+
+        return build_chain_network(model, pdk, top, options)
     if options.tile:
         from ..cluster.netlist import build_tiled_network
 

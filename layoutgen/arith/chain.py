@@ -1,0 +1,258 @@
+"""Tile-chained arithmetic: each neuron's sum built as a chain of tiles down its column.
+
+The layer is an array: input group g (k consecutive inputs) is a row, neuron j a column. Tile (g, j)
+adds the weighted bits of its k inputs to the carry-save partial sum coming from tile (g-1, j) and
+passes a carry-save sum (at most two bits per column) to tile (g+1, j); the bottom of the column
+adds the last carry-save pair, the bias and the tiles' folded constants with a carry-propagate
+adder, then requantizes as the plain build does.
+
+Why a chain: a tile's wires are its own except the input bits of its row and the two carry-save
+words to its neighbour below, so a tile can be placed and routed once as its own cell (one macro per
+distinct tile, layoutgen.physical.macros) and the array is those cells side by side. The number of
+full adders is the same as one tree per neuron (each full adder removes one bit, whatever the
+order); what is lost is the subexpression sharing between neurons.
+
+Every tile works modulo 2**w (w: the layer's accumulator width), so tiles of a layer are alike and
+identical weights give identical cells; the true sum fits w bits, so the bottom's result is exact.
+Constants (from negative digits and signed inputs) leave the tiles and join the bias at the bottom.
+In each tile the incoming carry-save bits are the last to be reduced (they arrive late), so the
+chain adds about two full-adder levels per tile while the tile's own bits are summed in parallel.
+
+A distinct tile (weights, input word shapes, incoming carry-save shape, w) is built once as a
+template Module and stamped into the flat top module with its cells named `<prefix><template
+cell>`, as the cluster pass stamps its units (layoutgen.cluster.netlist): the pipeline keeps each
+stamped tile in one stage (`pipeline.insert_registers(groups=)`) and the layout matches the copies
+by these names.
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..netlist.builder import ModuleBuilder
+from ..netlist.cells import CellLibrary
+from ..netlist.ir import Module
+from ..pdk.core import Pdk
+from .compress import sum_terms
+from .context import ArithContext, PlaceTag, load_logic_delays
+from .digits import RECODINGS
+from .layer import ArithOptions, exact_acc_range, requantize
+from .network import CombinationalNetwork, output_width
+from .words import ONE, ZERO, Word, is_const, term_columns, width_for_range
+
+TILE_PREFIX = "t"
+LATE = 1e6  # the template's arrival for the incoming carry-save bits: reduced after the tile's own bits
+
+
+@dataclass
+class TileTemplate:
+    """One distinct tile as its own module: ports x (the input words' non-constant bits), si (the
+    incoming carry-save bits, if any) and so (the outgoing ones)."""
+
+    key: tuple
+    module: Module
+    x_nets: list[list[int | None]]  # per input word and bit: the template net, None where the bit is constant
+    si_nets: list[int]  # template nets of the incoming carry-save bits, in si-shape order
+    so: list[tuple[int, int]]  # (column, template net) of every outgoing bit
+    constant: int  # the tile's folded constant: tile value = sum(so bits) + constant (mod 2**w)
+
+
+@dataclass
+class LayerTiles:
+    """Per-layer figures in the shape compile_model's report expects (`n_adders`: no shared adders)."""
+
+    n_adders: int
+    tiles: int
+
+
+@dataclass
+class ChainNetwork(CombinationalNetwork):
+    templates: dict[int, TileTemplate] = field(default_factory=dict)
+    stamps: list[tuple[int, str]] = field(default_factory=list)  # (template id, cell-name prefix) per tile
+    cell_tile: dict[str, int] = field(default_factory=dict)  # stamped cell name -> index into stamps
+    group: int = 0  # inputs per tile (the array's row height in inputs)
+
+    def stats(self) -> dict:
+        """Tiles stamped, distinct tiles, their cells, the reuse ratio."""
+        return {
+            "group_inputs": self.group,
+            "tiles": len(self.stamps),
+            "distinct_tiles": len(self.templates),
+            "cells_in_tiles": len(self.cell_tile),
+            "distinct_tile_cells": int(sum(len(t.module.instances) for t in self.templates.values())),
+            "reuse_ratio": round(len(self.stamps) / len(self.templates), 4) if self.templates else 0.0,
+        }
+
+
+def word_shape(word: Word) -> tuple:
+    """What a template needs to know of an input word: each bit's constant value or 'n' (a net), and
+    whether the word is signed."""
+    return tuple("n" if not is_const(b) else (1 if b == ONE else 0) for b in word.bits), word.signed
+
+
+def _reduce(ctx: ArithContext, cols: list[list[tuple[float, int]]]) -> None:
+    """Full adders on each column's earliest bits until it holds at most two; the top column keeps
+    only its parity (its carries would leave the width), so it is reduced with XORs."""
+    top = len(cols) - 1
+    for c, col in enumerate(cols):
+        col.sort()
+        while len(col) > 2:
+            if c == top:
+                (_, a), (_, b) = col[:2]
+                del col[:2]
+                _insert(col, ctx, ctx.xor(a, b))
+                continue
+            (_, a), (_, b), (_, d) = col[:3]
+            del col[:3]
+            s, cy = ctx.fa(a, b, d)
+            _insert(col, ctx, s)
+            _insert(cols[c + 1], ctx, cy)
+
+
+def _insert(col: list[tuple[float, int]], ctx: ArithContext, net: int) -> None:
+    bisect.insort(col, (ctx.t(net), net))
+
+
+def tile_template(name: str, key: tuple, weights: tuple[int, ...], shapes: tuple, si_cols: tuple[int, ...], width: int,
+                  library: CellLibrary, delays: dict, recoding: str, local_inverters: bool) -> TileTemplate:
+    """Build one tile: sum of weights[i] * x_i plus the incoming carry-save bits (columns si_cols),
+    modulo 2**width, as at most two bits per column."""
+    module = Module(name)
+    ctx = ArithContext(ModuleBuilder(module, library), delays, local_inverters)
+    x_nets: list[list[int | None]] = []
+    words = []
+    n = 0
+    for bits, signed in shapes:
+        nets, wb = [], []
+        for b in bits:
+            if b == "n":
+                net = module.add_net(f"x[{n}]")
+                n += 1
+                nets.append(net)
+                wb.append(net)
+            else:
+                nets.append(None)
+                wb.append(ONE if b else ZERO)
+        x_nets.append(nets)
+        words.append(Word(tuple(wb), -1 if signed else 0, 1))  # only the sign of the range matters here
+    module.add_port("x", "input", [net for nets in x_nets for net in nets if net is not None])
+    si_nets = [module.add_net(f"si[{q}]") for q in range(len(si_cols))]
+    if si_nets:
+        module.add_port("si", "input", si_nets)
+    for net in si_nets:
+        ctx.arrival[net] = LATE
+    cols: list[list[tuple[float, int]]] = [[] for _ in range(width)]
+    const = 0
+    digits = RECODINGS[recoding]
+    inverted: dict[int, int] = {}
+    for word, w in zip(words, weights):
+        for shift, sign in digits(int(w)):
+            bits, c = term_columns(word, shift, sign, width)
+            const += c
+            for col, bit, inv in bits:
+                if is_const(bit):
+                    const += ((1 if bit == ONE else 0) ^ int(inv)) << col
+                    continue
+                net = ctx.inv_for(bit, inverted) if inv else bit
+                cols[col].append((ctx.t(net), net))
+    for c, net in zip(si_cols, si_nets):
+        cols[c].append((LATE, net))
+    _reduce(ctx, cols)
+    so = [(c, net) for c, col in enumerate(cols) for _t, net in col]
+    module.add_port("so", "output", [net for _c, net in so])
+    return TileTemplate(key, module, x_nets, si_nets, so, const % (1 << width))
+
+
+def _stamp(ctx: ArithContext, tmpl: TileTemplate, inputs: list[Word], si: list[int], prefix: str,
+           cell_tile: dict[str, int], index: int) -> list[tuple[int, int]]:
+    """Copy the template's cells into ctx's module; returns the stamped (column, net) outgoing bits."""
+    module = ctx.b.module
+    net_map: dict[int, int] = {}
+    for nets, word in zip(tmpl.x_nets, inputs):
+        for tn, bit in zip(nets, word.bits):
+            if tn is not None:
+                net_map[tn] = bit
+    for tn, net in zip(tmpl.si_nets, si):
+        net_map[tn] = net
+    delays = ctx.delays
+    for inst in tmpl.module.instances:  # in topological order: inputs are mapped before they are used
+        role = ctx.b.lib[inst.master].role
+        start = max((ctx.t(net_map[n]) for p, n in inst.pins.items() if n in net_map), default=0.0)
+        pins = {}
+        for pin, tn in inst.pins.items():
+            if tn not in net_map:
+                net_map[tn] = module.add_net()
+                ctx.arrival[net_map[tn]] = start + delays[role][pin]
+            pins[pin] = net_map[tn]
+        name = prefix + inst.name
+        module.add_instance(name, inst.master, pins)
+        cell_tile[name] = index
+    return [(c, net_map[tn]) for c, tn in tmpl.so]
+
+
+def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> ChainNetwork:
+    """The model with each layer as an array of chained tiles of `options.chain` inputs (one flat module)."""
+    k = options.chain
+    module = Module(top)
+    builder = ModuleBuilder(module, pdk.library)
+    delays = load_logic_delays(pdk.data_dir)
+    ctx = ArithContext(builder, delays, options.local_inverters)
+    nb = int(model.input_bits)
+    x_nets = [module.add_net(f"x[{i}]") for i in range(model.n_inputs * nb)]
+    words = [Word(tuple(x_nets[i * nb:(i + 1) * nb]), 0, (1 << nb) - 1) for i in range(model.n_inputs)]
+    templates: dict[int, TileTemplate] = {}
+    by_key: dict[tuple, int] = {}
+    stamps: list[tuple[int, str]] = []
+    cell_tile: dict[str, int] = {}
+    per_layer: list[LayerTiles] = []
+    for li, layer in enumerate(model.layers):
+        ctx.layer = li
+        W = np.asarray(layer.W, dtype=np.int64)
+        n_out, n_in = W.shape
+        lo, hi = exact_acc_range(W, layer.b, np.array([w.hi for w in words], dtype=object))
+        width = max(width_for_range(int(a), int(b)) for a, b in zip(lo, hi))
+        shapes = [word_shape(w) for w in words]
+        outs = []
+        for j in range(n_out):
+            carry: list[tuple[int, int]] = []  # the carry-save bits leaving the last tile: (column, net)
+            const = int(layer.b[j])
+            for g in range(-(-n_in // k)):
+                cols = range(g * k, min((g + 1) * k, n_in))
+                wts = tuple(int(W[j, i]) for i in cols)
+                if not any(wts):
+                    continue
+                used = [i for i, w in zip(cols, wts) if w]
+                wts = tuple(int(W[j, i]) for i in used)
+                si_cols = tuple(c for c, _n in carry)
+                key = (li, wts, tuple(shapes[i] for i in used), si_cols, width)
+                tid = by_key.get(key)
+                if tid is None:
+                    tid = by_key[key] = len(templates)
+                    templates[tid] = tile_template(f"tile_{tid}", key, wts, key[2], si_cols, width, pdk.library, delays,
+                                                   options.recoding, options.local_inverters)
+                tmpl = templates[tid]
+                prefix = f"{TILE_PREFIX}{li}_{g}_{j}_"
+                n0 = ctx.n_cells()
+                carry = _stamp(ctx, tmpl, [words[i] for i in used], [n for _c, n in carry], prefix, cell_tile,
+                               len(stamps))
+                stamps.append((tid, prefix))
+                const += tmpl.constant
+                ctx.tag_since(n0, PlaceTag(li, float(j), g))
+            rows: list[list[int]] = [[ZERO] * width, [ZERO] * width]
+            for c, net in carry:
+                rows[0 if rows[0][c] == ZERO else 1][c] = net
+            terms = [(Word(tuple(r), 0, (1 << width) - 1), 0, 1) for r in rows if any(not is_const(b) for b in r)]
+            n0 = ctx.n_cells()
+            acc = sum_terms(ctx, terms, const, int(lo[j]), int(hi[j]))
+            outs.append(requantize(ctx, acc, int(layer.shift), bool(layer.relu), int(layer.out_bits)))
+            ctx.tag_since(n0, PlaceTag(li, float(j), -1))
+        words = outs
+        per_layer.append(LayerTiles(0, len(stamps) - sum(p.tiles for p in per_layer)))
+    width = output_width(model) or max(w.width + (0 if w.signed else 1) for w in words)
+    y_bits: list[int] = []
+    for w in words:
+        fill = w.bits[-1] if w.signed else ZERO
+        y_bits.extend(list(w.bits[:width]) + [fill] * (width - w.width))
+    return ChainNetwork(module, ctx, x_nets, y_bits, width, per_layer, templates, stamps, cell_tile, k)

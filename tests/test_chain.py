@@ -1,0 +1,122 @@
+"""Tile-chained arithmetic (layoutgen.arith.chain) and pipelining that keeps each tile in one stage."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from layoutgen.arith.chain import TILE_PREFIX
+from layoutgen.arith.context import load_logic_delays
+from layoutgen.arith.layer import ArithOptions
+from layoutgen.arith.network import build_network
+from layoutgen.model import IntLayer, IntModel, golden, load_int_model
+from layoutgen.netlist.builder import ModuleBuilder
+from layoutgen.netlist.ir import Design, Module
+from layoutgen.pipeline import insert_registers
+from layoutgen.resources import example_dir
+from layoutgen.sim import stream
+
+from conftest import random_int_model
+
+MODELS = {
+    "w4 a8 24-16-6": dict(seed=1, sizes=[24, 16, 6], input_bits=8, weight_range=(-7, 7)),
+    "ternary 30-20-5 a4": dict(seed=2, sizes=[30, 20, 5], input_bits=4, weight_range=(-1, 1), act_bits=4),
+    "w2 17-12-4 last relu": dict(seed=3, sizes=[17, 12, 4], input_bits=6, weight_range=(-2, 1), last_relu=True),
+}
+
+
+def _pipelined(pdk, model, chain: int, depth: float):
+    net = build_network(model, pdk, "m", ArithOptions(chain=chain, local_inverters=True))
+    pipe = insert_registers(net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, depth,
+                            groups=net.cell_tile)
+    design = Design("m", pdk.library, {"m": net.module})
+    design.validate()
+    return net, pipe, design
+
+
+def _exact(model, net, pipe, design, n=1500, seed=7) -> bool:
+    rng = np.random.default_rng(seed)
+    top = (1 << model.input_bits) - 1
+    X = np.concatenate([np.zeros((1, model.n_inputs), np.int64), np.full((1, model.n_inputs), top, np.int64),
+                        rng.integers(0, top + 1, (n, model.n_inputs))])
+    Y = stream(design, X, input_bits=model.input_bits, output_width=net.output_width, latency=pipe.latency_cycles)
+    return bool((np.asarray(Y, dtype=object) == np.asarray(golden(model, X), dtype=object)).all())
+
+
+def _tiles_whole(net, design) -> bool:
+    """No flip-flop inside a tile: every net between two cells of one stamped tile goes from cell to cell."""
+    mod, lib = design.top_module, design.library
+    tile_of = {inst.name: net.cell_tile.get(inst.name) for inst in mod.instances}
+    driver = {}
+    for inst in mod.instances:
+        for p in lib[inst.master].outputs:
+            driver[inst.pins[p]] = inst
+    for inst in mod.instances:
+        t = tile_of[inst.name]
+        if t is None:
+            continue
+        for p in lib[inst.master].inputs:
+            d = driver.get(inst.pins[p])
+            while d is not None and lib[d.master].role == "dff":  # a register between two cells of the tile?
+                src = driver.get(d.pins["D"])
+                if src is not None and tile_of[src.name] == t:
+                    return False
+                d = src if src is not None and lib[src.master].role == "dff" else None
+    return True
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("chain", [4, 16])
+def test_chained_tiles_are_bit_exact_and_stay_whole(pdk, name, chain):
+    model = random_int_model(**MODELS[name])
+    net, pipe, design = _pipelined(pdk, model, chain, 14.0)
+    assert _exact(model, net, pipe, design)
+    assert pipe.groups_cut == 0 and _tiles_whole(net, design)
+    n_groups = [-(-layer.W.shape[1] // chain) for layer in model.layers]
+    nonzero = sum(int(np.count_nonzero(np.add.reduceat(np.abs(layer.W), np.arange(0, layer.W.shape[1], chain), axis=1)))
+                  for layer in model.layers)
+    assert len(net.stamps) == nonzero <= sum(g * layer.W.shape[0] for g, layer in zip(n_groups, model.layers))
+
+
+def test_digits_chained_is_bit_exact(pdk):
+    model = load_int_model(example_dir("digits") / "digits.int.npz")
+    net, pipe, design = _pipelined(pdk, model, 16, 12.0)
+    assert _exact(model, net, pipe, design, n=400)
+    assert pipe.groups_cut == 0 and _tiles_whole(net, design)
+    # one tile per (input group, neuron) with a non-zero weight; the cells named by their tile
+    assert len(net.stamps) == 4 * 32 + 2 * 10
+    assert all(name.startswith(prefix) for name, t in net.cell_tile.items() for prefix in [net.stamps[t][1]])
+
+
+def test_shallow_stage_cuts_tiles_and_stays_exact(pdk):
+    model = random_int_model(**MODELS["w4 a8 24-16-6"])
+    net, pipe, design = _pipelined(pdk, model, 16, 4.0)
+    assert pipe.groups_cut > 0  # a 16-input tile is deeper than 4 full-adder levels
+    assert not _tiles_whole(net, design)
+    assert _exact(model, net, pipe, design, n=300)
+
+
+def test_identical_tiles_share_one_template(pdk):
+    W = np.array([[1, -2, 3, 0, 1, -2, 3, 0], [1, -2, 3, 0, 2, 2, 0, 1], [0, 0, 0, 0, 1, -2, 3, 0]], np.int64)
+    model = IntModel(4, [IntLayer(W, np.array([3, -5, 0], np.int64), 0, False, 0)])
+    net, pipe, design = _pipelined(pdk, model, 4, 10.0)
+    # tiles (group 0: rows 0 and 1 alike), (group 1: rows 0 and 2 alike, but row 2's tile starts its chain)
+    assert len(net.stamps) == 5 and len(net.templates) == 3
+    assert net.stats()["reuse_ratio"] == round(5 / 3, 4)
+    cells = [[i.master for i in t.module.instances] for t in net.templates.values()]
+    assert sorted(net.templates) == [0, 1, 2] and all(cells)
+    assert _exact(model, net, pipe, design, n=300)
+    again = build_network(model, pdk, "m", ArithOptions(chain=4, local_inverters=True))
+    assert [t.module.name for t in again.templates.values()] == [t.module.name for t in net.templates.values()]
+    assert all(s[1].startswith(TILE_PREFIX) for s in net.stamps)
+
+
+def test_group_that_a_path_leaves_and_reenters_is_refused(pdk):
+    lib = pdk.library
+    mod = Module("m")
+    b = ModuleBuilder(mod, lib)
+    x = [mod.add_net(f"x[{i}]") for i in range(2)]
+    a = b.cell("inv", name="a", A=x[0])["Y"]
+    o = b.cell("inv", name="o", A=a)["Y"]
+    c = b.cell("xor2", name="c", A=o, B=x[1])["X"]
+    with pytest.raises(ValueError, match="leaves a cell group"):
+        insert_registers(mod, lib, load_logic_delays(pdk.data_dir), x, [c], 8.0, groups={"a": 0, "c": 0})
