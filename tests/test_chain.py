@@ -24,8 +24,8 @@ MODELS = {
 }
 
 
-def _pipelined(pdk, model, chain: int, depth: float):
-    net = build_network(model, pdk, "m", ArithOptions(chain=chain, local_inverters=True))
+def _pipelined(pdk, model, chain: int, depth: float, block: int = 1):
+    net = build_network(model, pdk, "m", ArithOptions(chain=chain, chain_block=block, local_inverters=True))
     pipe = insert_registers(net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, depth,
                             groups=net.cell_tile)
     design = Design("m", pdk.library, {"m": net.module})
@@ -65,16 +65,20 @@ def _tiles_whole(net, design) -> bool:
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
-@pytest.mark.parametrize("chain", [4, 16])
-def test_chained_tiles_are_bit_exact_and_stay_whole(pdk, name, chain):
+@pytest.mark.parametrize("chain,block", [(4, 1), (16, 1), (8, 3)])
+def test_chained_tiles_are_bit_exact_and_stay_whole(pdk, name, chain, block):
     model = random_int_model(**MODELS[name])
-    net, pipe, design = _pipelined(pdk, model, chain, 14.0)
+    net, pipe, design = _pipelined(pdk, model, chain, 14.0, block)
     assert _exact(model, net, pipe, design)
     assert pipe.groups_cut == 0 and _tiles_whole(net, design)
-    n_groups = [-(-layer.W.shape[1] // chain) for layer in model.layers]
-    nonzero = sum(int(np.count_nonzero(np.add.reduceat(np.abs(layer.W), np.arange(0, layer.W.shape[1], chain), axis=1)))
-                  for layer in model.layers)
-    assert len(net.stamps) == nonzero <= sum(g * layer.W.shape[0] for g, layer in zip(n_groups, model.layers))
+    # one tile per (input group, block of neurons) with a non-zero weight
+    tiles = 0
+    for layer in model.layers:
+        A = np.abs(layer.W)
+        A = np.add.reduceat(A, np.arange(0, A.shape[1], chain), axis=1)
+        A = np.add.reduceat(A, np.arange(0, A.shape[0], block), axis=0)
+        tiles += int(np.count_nonzero(A))
+    assert len(net.stamps) == tiles
 
 
 def test_digits_chained_is_bit_exact(pdk):

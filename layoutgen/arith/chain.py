@@ -18,7 +18,8 @@ Constants (from negative digits and signed inputs) leave the tiles and join the 
 In each tile the incoming carry-save bits are the last to be reduced (they arrive late), so the
 chain adds about two full-adder levels per tile while the tile's own bits are summed in parallel.
 
-A distinct tile (weights, input word shapes, incoming carry-save shape, w) is built once as a
+A distinct tile (its inputs' places in the group, weights, input word shapes, incoming carry-save
+shape, w) is built once as a
 template Module and stamped into the flat top module with its cells named `<prefix><template
 cell>`, as the cluster pass stamps its units (layoutgen.cluster.netlist): the pipeline keeps each
 stamped tile in one stage (`pipeline.insert_registers(groups=)`) and the layout matches the copies
@@ -37,7 +38,7 @@ from ..netlist.ir import Module
 from ..pdk.core import Pdk
 from .compress import sum_terms
 from .context import ArithContext, PlaceTag, load_logic_delays
-from .digits import RECODINGS
+from .cse import build_adder_graph
 from .layer import ArithOptions, exact_acc_range, requantize
 from .network import CombinationalNetwork, output_width
 from .words import ONE, ZERO, Word, is_const, term_columns, width_for_range
@@ -49,19 +50,22 @@ LATE = 1e6  # the template's arrival for the incoming carry-save bits: reduced a
 @dataclass
 class TileTemplate:
     """One distinct tile as its own module: ports x (the input words' non-constant bits), si (the
-    incoming carry-save bits, if any) and so (the outgoing ones)."""
+    incoming carry-save bits of its neurons, if any) and so (the outgoing ones)."""
 
     key: tuple
+    positions: tuple[int, ...]  # where each input word sits in its group (its input index minus the group's first)
+    si_cols: tuple[tuple[int, ...], ...]  # per neuron of the tile: column of each incoming carry-save bit, in port order
     module: Module
     x_nets: list[list[int | None]]  # per input word and bit: the template net, None where the bit is constant
-    si_nets: list[int]  # template nets of the incoming carry-save bits, in si-shape order
-    so: list[tuple[int, int]]  # (column, template net) of every outgoing bit
-    constant: int  # the tile's folded constant: tile value = sum(so bits) + constant (mod 2**w)
+    si_nets: list[list[int]]  # per neuron: template nets of the incoming carry-save bits, in si_cols order
+    so: list[list[tuple[int, int]]]  # per neuron: (column, template net) of every outgoing bit
+    constants: tuple[int, ...]  # per neuron: its value = sum(so bits) + constant (mod 2**w)
+    n_adders: int = 0  # subexpressions shared by the tile's neurons
 
 
 @dataclass
 class LayerTiles:
-    """Per-layer figures in the shape compile_model's report expects (`n_adders`: no shared adders)."""
+    """Per-layer figures in the shape compile_model's report expects (`n_adders`: subexpressions)."""
 
     n_adders: int
     tiles: int
@@ -72,12 +76,16 @@ class ChainNetwork(CombinationalNetwork):
     templates: dict[int, TileTemplate] = field(default_factory=dict)
     stamps: list[tuple[int, str]] = field(default_factory=list)  # (template id, cell-name prefix) per tile
     cell_tile: dict[str, int] = field(default_factory=dict)  # stamped cell name -> index into stamps
+    places: list[tuple[int, int, int]] = field(default_factory=list)  # per stamp: (layer, input group, first neuron)
+    outs: list[list[list[tuple[int, int]]]] = field(default_factory=list)  # per stamp, per neuron: (column, net) leaving it
     group: int = 0  # inputs per tile (the array's row height in inputs)
+    block: int = 1  # neurons per tile (the array's column width in neurons)
 
     def stats(self) -> dict:
         """Tiles stamped, distinct tiles, their cells, the reuse ratio."""
         return {
             "group_inputs": self.group,
+            "block_neurons": self.block,
             "tiles": len(self.stamps),
             "distinct_tiles": len(self.templates),
             "cells_in_tiles": len(self.cell_tile),
@@ -115,16 +123,29 @@ def _insert(col: list[tuple[float, int]], ctx: ArithContext, net: int) -> None:
     bisect.insort(col, (ctx.t(net), net))
 
 
-def tile_template(name: str, key: tuple, weights: tuple[int, ...], shapes: tuple, si_cols: tuple[int, ...], width: int,
-                  library: CellLibrary, delays: dict, recoding: str, local_inverters: bool) -> TileTemplate:
-    """Build one tile: sum of weights[i] * x_i plus the incoming carry-save bits (columns si_cols),
-    modulo 2**width, as at most two bits per column."""
+def word_range(shape: tuple) -> tuple[int, int]:
+    """The widest range a word of this shape can hold (a template serves every word of the shape)."""
+    bits, signed = shape
+    w = len(bits)
+    return (-(1 << (w - 1)), (1 << (w - 1)) - 1) if signed else (0, (1 << w) - 1)
+
+
+def tile_template(name: str, key: tuple, positions: tuple[int, ...], weights: np.ndarray, shapes: tuple,
+                  si_cols: tuple[tuple[int, ...], ...], width: int, library: CellLibrary, delays: dict,
+                  recoding: str, local_inverters: bool) -> TileTemplate:
+    """Build one tile: for each of its neurons n, sum of weights[n, i] * x_i plus n's incoming
+    carry-save bits (columns si_cols[n]), modulo 2**width, as at most two bits per column.
+
+    No subexpressions are shared inside a tile: each would be a ripple-carry word, and a tile must fit
+    one pipeline stage (digits, 16 inputs x 4 neurons, stage depth 12: with sharing 21,787 cells but 14
+    of 38 tiles too deep for a stage; without, 22,868 cells and every tile whole)."""
     module = Module(name)
     ctx = ArithContext(ModuleBuilder(module, library), delays, local_inverters)
     x_nets: list[list[int | None]] = []
     words = []
     n = 0
-    for bits, signed in shapes:
+    for shape in shapes:
+        bits, _signed = shape
         nets, wb = [], []
         for b in bits:
             if b == "n":
@@ -136,20 +157,29 @@ def tile_template(name: str, key: tuple, weights: tuple[int, ...], shapes: tuple
                 nets.append(None)
                 wb.append(ONE if b else ZERO)
         x_nets.append(nets)
-        words.append(Word(tuple(wb), -1 if signed else 0, 1))  # only the sign of the range matters here
+        words.append(Word(tuple(wb), *word_range(shape)))
     module.add_port("x", "input", [net for nets in x_nets for net in nets if net is not None])
-    si_nets = [module.add_net(f"si[{q}]") for q in range(len(si_cols))]
-    if si_nets:
-        module.add_port("si", "input", si_nets)
-    for net in si_nets:
-        ctx.arrival[net] = LATE
-    cols: list[list[tuple[float, int]]] = [[] for _ in range(width)]
-    const = 0
-    digits = RECODINGS[recoding]
-    inverted: dict[int, int] = {}
-    for word, w in zip(words, weights):
-        for shift, sign in digits(int(w)):
-            bits, c = term_columns(word, shift, sign, width)
+    si_nets = []
+    q = 0
+    for cols_n in si_cols:
+        si_nets.append([module.add_net(f"si[{q + k}]") for k in range(len(cols_n))])
+        q += len(cols_n)
+    if q:
+        module.add_port("si", "input", [net for nets in si_nets for net in nets])
+    for nets in si_nets:
+        for net in nets:
+            ctx.arrival[net] = LATE
+    graph = build_adder_graph(weights, np.zeros(len(weights), np.int64), [w.lo for w in words],
+                              [w.hi for w in words], recoding=recoding, share=False)
+    for v in graph.vars[graph.n_inputs:]:
+        words.append(sum_terms(ctx, [(words[v.a], 0, 1), (words[v.b], v.shift, v.sign)], 0, v.lo, v.hi))
+    so, constants = [], []
+    for terms, cols_n, nets in zip(graph.outputs, si_cols, si_nets):
+        cols: list[list[tuple[float, int]]] = [[] for _ in range(width)]
+        const = 0
+        inverted: dict[int, int] = {}
+        for (var, shift), sign in sorted(terms.items()):
+            bits, c = term_columns(words[var], shift, sign, width)
             const += c
             for col, bit, inv in bits:
                 if is_const(bit):
@@ -157,29 +187,31 @@ def tile_template(name: str, key: tuple, weights: tuple[int, ...], shapes: tuple
                     continue
                 net = ctx.inv_for(bit, inverted) if inv else bit
                 cols[col].append((ctx.t(net), net))
-    for c, net in zip(si_cols, si_nets):
-        cols[c].append((LATE, net))
-    _reduce(ctx, cols)
-    so = [(c, net) for c, col in enumerate(cols) for _t, net in col]
-    module.add_port("so", "output", [net for _c, net in so])
-    return TileTemplate(key, module, x_nets, si_nets, so, const % (1 << width))
+        for c, net in zip(cols_n, nets):
+            cols[c].append((LATE, net))
+        _reduce(ctx, cols)
+        so.append([(c, net) for c, col in enumerate(cols) for _t, net in col])
+        constants.append(const % (1 << width))
+    module.add_port("so", "output", [net for outs in so for _c, net in outs])
+    return TileTemplate(key, positions, si_cols, module, x_nets, si_nets, so, tuple(constants), graph.n_adders)
 
 
-def _stamp(ctx: ArithContext, tmpl: TileTemplate, inputs: list[Word], si: list[int], prefix: str,
-           cell_tile: dict[str, int], index: int) -> list[tuple[int, int]]:
-    """Copy the template's cells into ctx's module; returns the stamped (column, net) outgoing bits."""
+def _stamp(ctx: ArithContext, tmpl: TileTemplate, inputs: list[Word], si: list[list[int]], prefix: str,
+           cell_tile: dict[str, int], index: int) -> list[list[tuple[int, int]]]:
+    """Copy the template's cells into ctx's module; returns the stamped outgoing bits of each neuron."""
     module = ctx.b.module
     net_map: dict[int, int] = {}
     for nets, word in zip(tmpl.x_nets, inputs):
         for tn, bit in zip(nets, word.bits):
             if tn is not None:
                 net_map[tn] = bit
-    for tn, net in zip(tmpl.si_nets, si):
-        net_map[tn] = net
+    for tnets, nets in zip(tmpl.si_nets, si):
+        for tn, net in zip(tnets, nets):
+            net_map[tn] = net
     delays = ctx.delays
     for inst in tmpl.module.instances:  # in topological order: inputs are mapped before they are used
         role = ctx.b.lib[inst.master].role
-        start = max((ctx.t(net_map[n]) for p, n in inst.pins.items() if n in net_map), default=0.0)
+        start = max((ctx.t(net_map[n]) for n in inst.pins.values() if n in net_map), default=0.0)
         pins = {}
         for pin, tn in inst.pins.items():
             if tn not in net_map:
@@ -189,12 +221,13 @@ def _stamp(ctx: ArithContext, tmpl: TileTemplate, inputs: list[Word], si: list[i
         name = prefix + inst.name
         module.add_instance(name, inst.master, pins)
         cell_tile[name] = index
-    return [(c, net_map[tn]) for c, tn in tmpl.so]
+    return [[(c, net_map[tn]) for c, tn in outs] for outs in tmpl.so]
 
 
 def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> ChainNetwork:
-    """The model with each layer as an array of chained tiles of `options.chain` inputs (one flat module)."""
-    k = options.chain
+    """The model with each layer as an array of tiles of `options.chain` inputs by `options.chain_block`
+    neurons, chained down each neuron's column (one flat module)."""
+    k, c = options.chain, max(1, options.chain_block)
     module = Module(top)
     builder = ModuleBuilder(module, pdk.library)
     delays = load_logic_delays(pdk.data_dir)
@@ -207,6 +240,8 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
     stamps: list[tuple[int, str]] = []
     cell_tile: dict[str, int] = {}
     per_layer: list[LayerTiles] = []
+    places: list[tuple[int, int, int]] = []
+    stamp_outs: list[list[list[tuple[int, int]]]] = []
     for li, layer in enumerate(model.layers):
         ctx.layer = li
         W = np.asarray(layer.W, dtype=np.int64)
@@ -214,45 +249,54 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
         lo, hi = exact_acc_range(W, layer.b, np.array([w.hi for w in words], dtype=object))
         width = max(width_for_range(int(a), int(b)) for a, b in zip(lo, hi))
         shapes = [word_shape(w) for w in words]
-        outs = []
-        for j in range(n_out):
-            carry: list[tuple[int, int]] = []  # the carry-save bits leaving the last tile: (column, net)
-            const = int(layer.b[j])
+        carry: list[list[tuple[int, int]]] = [[] for _ in range(n_out)]  # per neuron: (column, net) leaving its last tile
+        consts = [int(v) for v in layer.b]
+        adders = 0
+        for j0 in range(0, n_out, c):
+            block = list(range(j0, min(j0 + c, n_out)))
             for g in range(-(-n_in // k)):
-                cols = range(g * k, min((g + 1) * k, n_in))
-                wts = tuple(int(W[j, i]) for i in cols)
-                if not any(wts):
+                cols = list(range(g * k, min((g + 1) * k, n_in)))
+                Wb = W[np.ix_(block, cols)]
+                if not Wb.any():
                     continue
-                used = [i for i, w in zip(cols, wts) if w]
-                wts = tuple(int(W[j, i]) for i in used)
-                si_cols = tuple(c for c, _n in carry)
-                key = (li, wts, tuple(shapes[i] for i in used), si_cols, width)
+                used = [i for q, i in enumerate(cols) if Wb[:, q].any()]
+                Wb = W[np.ix_(block, used)]
+                positions = tuple(i - g * k for i in used)
+                si_cols = tuple(tuple(col for col, _n in carry[j]) for j in block)
+                key = (li, positions, tuple(map(tuple, Wb.tolist())), tuple(shapes[i] for i in used), si_cols, width)
                 tid = by_key.get(key)
                 if tid is None:
                     tid = by_key[key] = len(templates)
-                    templates[tid] = tile_template(f"tile_{tid}", key, wts, key[2], si_cols, width, pdk.library, delays,
-                                                   options.recoding, options.local_inverters)
+                    templates[tid] = tile_template(f"tile_{tid}", key, positions, Wb, key[3], si_cols, width,
+                                                   pdk.library, delays, options.recoding, options.local_inverters)
                 tmpl = templates[tid]
-                prefix = f"{TILE_PREFIX}{li}_{g}_{j}_"
+                prefix = f"{TILE_PREFIX}{li}_{g}_{j0}_"
                 n0 = ctx.n_cells()
-                carry = _stamp(ctx, tmpl, [words[i] for i in used], [n for _c, n in carry], prefix, cell_tile,
-                               len(stamps))
+                outs = _stamp(ctx, tmpl, [words[i] for i in used], [[n for _c, n in carry[j]] for j in block], prefix,
+                              cell_tile, len(stamps))
                 stamps.append((tid, prefix))
-                const += tmpl.constant
-                ctx.tag_since(n0, PlaceTag(li, float(j), g))
+                places.append((li, g, j0))
+                stamp_outs.append(outs)
+                adders += tmpl.n_adders
+                for j, out, const in zip(block, outs, tmpl.constants):
+                    carry[j] = out
+                    consts[j] += const
+                ctx.tag_since(n0, PlaceTag(li, float(np.mean(block)), g))
+        for j in range(n_out):
             rows: list[list[int]] = [[ZERO] * width, [ZERO] * width]
-            for c, net in carry:
-                rows[0 if rows[0][c] == ZERO else 1][c] = net
+            for col, net in carry[j]:
+                rows[0 if rows[0][col] == ZERO else 1][col] = net
             terms = [(Word(tuple(r), 0, (1 << width) - 1), 0, 1) for r in rows if any(not is_const(b) for b in r)]
             n0 = ctx.n_cells()
-            acc = sum_terms(ctx, terms, const, int(lo[j]), int(hi[j]))
-            outs.append(requantize(ctx, acc, int(layer.shift), bool(layer.relu), int(layer.out_bits)))
+            acc = sum_terms(ctx, terms, consts[j], int(lo[j]), int(hi[j]))
+            words_j = requantize(ctx, acc, int(layer.shift), bool(layer.relu), int(layer.out_bits))
+            carry[j] = words_j  # reused as the layer's output list below
             ctx.tag_since(n0, PlaceTag(li, float(j), -1))
-        words = outs
-        per_layer.append(LayerTiles(0, len(stamps) - sum(p.tiles for p in per_layer)))
+        words = carry
+        per_layer.append(LayerTiles(adders, len(stamps) - sum(p.tiles for p in per_layer)))
     width = output_width(model) or max(w.width + (0 if w.signed else 1) for w in words)
     y_bits: list[int] = []
     for w in words:
         fill = w.bits[-1] if w.signed else ZERO
         y_bits.extend(list(w.bits[:width]) + [fill] * (width - w.width))
-    return ChainNetwork(module, ctx, x_nets, y_bits, width, per_layer, templates, stamps, cell_tile, k)
+    return ChainNetwork(module, ctx, x_nets, y_bits, width, per_layer, templates, stamps, cell_tile, places, stamp_outs, k, c)

@@ -34,6 +34,7 @@ class ArithOptions:
     # the array floorplan: each neuron's sum as a chain of tiles of `chain` inputs down its column,
     # carry-save between tiles (layoutgen/arith/chain.py); 0 = off
     chain: int = 0
+    chain_block: int = 1  # neurons per chained tile (subexpressions shared among them)
 
 
 AUTO_GROUP_LIMIT = 64

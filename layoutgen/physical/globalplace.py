@@ -226,13 +226,15 @@ class Routability:
 def global_place(cells: FlatCells, widths_sites: np.ndarray, region: Region, *, max_fanout: int = 64,
                  rounds: int = 4, strategy: str = "dataflow", seed: int = 0,
                  routability: Routability | None = None,
-                 targets: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                 targets: tuple[np.ndarray, np.ndarray] | None = None,
+                 anchors: dict[int, tuple[float, float]] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, target site, level) per cell.
 
     "netlist" (cells in netlist order, row by row) and "random" (a seeded shuffle) are baselines
     that measure what the dataflow placement gains. targets: per cell, x and y as fractions of the
     region (nan: none; layoutgen.physical.floorplan): a spring to that point replaces the dataflow
-    pull on that axis.
+    pull on that axis. anchors: net -> fixed (x, y) in nm where it meets the outside (default:
+    port_anchors).
     """
     n = cells.n_cells
     if n == 0:
@@ -253,7 +255,8 @@ def global_place(cells: FlatCells, widths_sites: np.ndarray, region: Region, *, 
         row[order] = r
         site[order] = np.clip(frac, 0, 1) * region.row_sites
         return row, site, level
-    anchors = port_anchors(cells, region)
+    if anchors is None:
+        anchors = port_anchors(cells, region)
     (a, b, w), (ac, ax, ay, aw) = _star_edges(cells, anchors, max_fanout)
     adj = sp.coo_matrix((np.r_[w, w], (np.r_[a, b], np.r_[b, a])), shape=(n, n)).tocsr()
     lap = sp.diags(np.asarray(adj.sum(axis=1)).ravel()) - adj

@@ -46,6 +46,10 @@ class PlaceOptions:
     strategy: str = "dataflow"  # or the baselines "netlist" (netlist order) / "random" (seeded shuffle)
     seed: int = 0  # for the "random" baseline only
     tight: bool = False  # rows may be narrower than a tap pitch (macros: a small unit stays small)
+    core_size: tuple[int, int] | None = None  # (rows, sites) of a fixed core (array tiles); None: from utilization
+    # (net, x, y as fractions of the core) where a net meets the outside, in place of the ports along
+    # the left and right edges (array tiles: their feed-through tracks and carry-save columns)
+    anchors: tuple[tuple[int, float, float], ...] | None = None
 
     def check(self) -> None:
         if not 0.05 <= self.utilization <= 0.95:
@@ -217,14 +221,18 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
     n_rows = max(n_rows, max((b.rows for b in blocks), default=1))
     row_sites = max(math.ceil(core_sites / n_rows), maxw + (2 if options.tight else pitch),
                     max((b.sites + pitch for b in blocks), default=0))
+    if options.core_size is not None:
+        n_rows, row_sites = options.core_size
     routability = Routability(track_supply(pdk), rounds=options.routability) if options.routability else None
     placed: list[PlacedBlock] = []
     blocked = None
     for _attempt in range(40):
         region = Region(n_rows, row_sites, site_nm, row_nm, maxw if blocks else 0)
+        anchors = port_anchors(gcells, region) if options.anchors is None else {
+            n: (fx * region.width_nm, fy * region.height_nm) for n, fx, fy in options.anchors}
         row, site, level = global_place(gcells, gw, region, max_fanout=options.max_fanout,
                                         rounds=options.rounds, strategy=options.strategy, seed=options.seed,
-                                        routability=routability, targets=pulls)
+                                        routability=routability, targets=pulls, anchors=anchors)
         if blocks:
             at = place_blocks(blocks, row[n_std:], site[n_std:], n_rows, row_sites, site_nm, row_nm)
             rows = None
@@ -243,10 +251,13 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
                          for k, p in enumerate(placed)}
                 rows = anneal_rows(rows, gcells.pin_cell, gcells.pin_net, gcells.n_nets, gw,
                                    n_rows, row_sites, site_nm, row_nm,
-                                   port_anchors(gcells, region), options.max_fanout,
+                                   anchors, options.max_fanout,
                                    AnnealOptions(moves_per_cell=options.anneal), blocked=blocked,
                                    fixed_centres=fixed)
             break
+        if options.core_size is not None:
+            raise PlacementError(f"the {cells.n_cells} cells of {design.top} do not fit in its {n_rows} x {row_sites} "
+                                 f"site frame; lower the utilization")
         row_sites += max(1, row_sites // 50)
     else:
         raise PlacementError(f"could not legalize {cells.n_cells} cells of {design.top}; lower the utilization")

@@ -1,0 +1,151 @@
+"""A layer of a chained network (layoutgen.arith.chain) as an array of abutting tiles.
+
+Tile (g, b) holds the logic of input group g for neuron block b; it sits in row g (from the top) and
+column b of the array. Every distinct tile is placed and routed once in the layer's common frame
+(layoutgen.physical.tiles) and becomes one layout cell, referenced at each of its places. The input
+bits run along the rows on the tiles' feed-through tracks and the carry-save sums down the columns
+through the tiles' edge ports, so the array needs no wires of its own: what connects the tiles is
+that their ports meet at the frame edges (LVS checks it).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gdstk
+
+from ..arith.chain import ChainNetwork, TileTemplate
+from ..pdk.core import Pdk
+from .gds import CellSource, _add_cells, add_shapes
+from .macros import MacroLayout
+from .pinaccess import PinAccess
+from .place import PlacementError
+from .power import PowerOptions
+from .tiles import TileFrame, TilePorts, tile_frame, tile_layout
+from .vias import Shape
+
+
+# a layer's frame is tried at the asked utilization times these until every tile routes in it (the
+# router's negotiation inside a small frame can stall on two nets over one met3 node)
+FRAME_SCALES = (1.0, 0.85, 0.7)
+
+
+@dataclass(frozen=True)
+class LayerArray:
+    layer: int
+    frame: TileFrame
+    word_bits: int  # bits per input word: input-bit slot = place in the group * word_bits + bit
+    width: int  # the layer's carry-save width w: carry-save slot = neuron in block * 2w + 2 * column + k
+    n_groups: int
+    n_blocks: int
+    tiles: dict[int, MacroLayout]  # template id -> its layout
+    places: tuple[tuple[int, int, int], ...]  # (template id, group row, block column) of every tile of the layer
+
+    @property
+    def size_nm(self) -> tuple[int, int]:
+        f = self.frame
+        return f.sites * self.site_nm, f.rows * self.row_nm
+
+    site_nm: int = 460
+    row_nm: int = 2720
+
+
+def chain_slots(per_neuron: list[list[tuple[int, int]]], width: int) -> dict[int, int]:
+    """net -> carry-save slot, for (column, net) lists per neuron of the block (a column's bits in order)."""
+    out = {}
+    for q, pairs in enumerate(per_neuron):
+        seen: dict[int, int] = {}
+        for col, net in pairs:
+            k = seen.get(col, 0)
+            seen[col] = k + 1
+            out[net] = q * 2 * width + 2 * col + k
+    return out
+
+
+def tile_ports(tmpl: TileTemplate, word_bits: int, width: int) -> TilePorts:
+    bits = {}
+    for pos, nets in zip(tmpl.positions, tmpl.x_nets):
+        for b, net in enumerate(nets):
+            if net is not None:
+                bits[net] = pos * word_bits + b
+    chain_in = chain_slots([list(zip(cols, nets)) for cols, nets in zip(tmpl.si_cols, tmpl.si_nets)], width)
+    return TilePorts(bits, chain_in, chain_slots(tmpl.so, width))
+
+
+def layer_array(net: ChainNetwork, layer: int, pdk: Pdk, access: PinAccess, utilization: float,
+                pdk_root=None) -> LayerArray:
+    """Place and route every distinct tile of `layer` in one frame sized for the largest of them."""
+    tids = sorted({tid for (tid, _p), (li, _g, _j) in zip(net.stamps, net.places) if li == layer})
+    if not tids:
+        raise ValueError(f"layer {layer} has no tiles")
+    tmpls = {t: net.templates[t] for t in tids}
+    abstracts = pdk.cell_abstracts(pdk_root)
+    site = pdk.tech.site.width_nm
+    cell_sites = max(sum(-(-abstracts.macro(i.master).width_nm // site) for i in t.module.instances)
+                     for t in tmpls.values())
+    width = tmpls[tids[0]].key[-1]
+    word_bits = max(len(shape[0]) for t in tmpls.values() for shape in t.key[3])
+    failed = None
+    for scale in FRAME_SCALES:
+        frame = tile_frame(pdk, net.group * word_bits, net.block * 2 * width, cell_sites, utilization * scale)
+        try:
+            tiles = {t: tile_layout(f"{net.module.name}_tile{t}", tmpls[t].module, frame,
+                                    tile_ports(tmpls[t], word_bits, width), pdk, access, pdk_root) for t in tids}
+            break
+        except PlacementError as exc:  # one frame for the whole layer: a larger one for every tile
+            failed = exc
+    else:
+        raise PlacementError(f"layer {layer}: {failed} (frames down to utilization "
+                             f"{utilization * FRAME_SCALES[-1]:.2f} tried)")
+    places = tuple((tid, g, j0 // net.block) for (tid, _p), (li, g, j0) in zip(net.stamps, net.places) if li == layer)
+    n_in = max(g for _t, g, _b in places) + 1
+    n_blocks = max(b for _t, _g, b in places) + 1
+    return LayerArray(layer, frame, word_bits, width, n_in, n_blocks, tiles, places,
+                      pdk.tech.site.width_nm, pdk.tech.site.height_nm)
+
+
+def array_library(arr: LayerArray, pdk: Pdk, top: str, pdk_root=None) -> gdstk.Library:
+    """The layer's array alone as a GDS library: one cell per distinct tile, referenced at its places
+    (row 0 at the top), and the met1 rails along every row boundary."""
+    source = CellSource(pdk.library.name, pdk_root)
+    std: dict[str, gdstk.Cell] = {}
+    for lay in arr.tiles.values():
+        for m in lay.placement.masters:
+            if m not in std:
+                std[m] = source.cell(m)
+    lib = gdstk.Library(top, unit=1e-6, precision=1e-9)
+    seen: set[str] = set()
+    for c in sorted(std.values(), key=lambda c: c.name):
+        for dep in sorted(c.dependencies(True), key=lambda d: d.name) + [c]:
+            if dep.name not in seen:
+                seen.add(dep.name)
+                lib.add(dep)
+    cells = {}
+    for tid in sorted(arr.tiles):
+        lay = arr.tiles[tid]
+        cell = gdstk.Cell(lay.name)
+        _add_cells(cell, lay.placement, std)
+        add_shapes(cell, pdk, lay.shapes)
+        cells[tid] = cell
+        lib.add(cell)
+    cell = gdstk.Cell(top)
+    w, h = arr.size_nm
+    for tid, g, b in arr.places:
+        cell.add(gdstk.Reference(cells[tid], (b * w * 1e-3, (arr.n_groups - 1 - g) * h * 1e-3)))
+    rail = PowerOptions().rail_width_nm
+    rows = arr.n_groups * arr.frame.rows
+    add_shapes(cell, pdk, tuple(Shape("met1", (0, r * arr.row_nm - rail // 2, arr.n_blocks * w, r * arr.row_nm + rail // 2))
+                                for r in range(rows + 1)))
+    lib.add(cell)
+    return lib
+
+
+def bit_track_y(arr: LayerArray, pdk: Pdk, group: int, slot: int) -> int:
+    """y (nm, array coordinates) of the feed-through of input-bit `slot` in group row `group`."""
+    m3 = pdk.tech.routing["met3"]
+    return (arr.n_groups - 1 - group) * arr.size_nm[1] + m3.track_offset_nm + arr.frame.bit_rows[slot] * m3.track_pitch_nm
+
+
+def chain_port_x(arr: LayerArray, pdk: Pdk, block: int, slot: int) -> int:
+    """x (nm, array coordinates) of carry-save `slot`'s met2 column in block column `block`."""
+    m2 = pdk.tech.routing["met2"]
+    return block * arr.size_nm[0] + m2.track_offset_nm + arr.frame.chain_cols[slot] * m2.track_pitch_nm

@@ -1,0 +1,118 @@
+"""Array tiles: a layer of chained tiles laid out as abutting cells is DRC clean and LVS matches the
+tiles' cells, with no wire drawn between the tiles."""
+from __future__ import annotations
+
+import gdstk
+import numpy as np
+import pytest
+
+from layoutgen.arith.layer import ArithOptions
+from layoutgen.arith.network import build_network
+from layoutgen.model import IntLayer, IntModel
+from layoutgen.netlist.ir import Design, Module
+from layoutgen.physical.array import array_library, bit_track_y, chain_port_x, chain_slots, layer_array
+from layoutgen.physical.gds import add_label, write_library
+from layoutgen.physical.pinaccess import PinAccess
+from layoutgen.physical.place import PlacementError
+from layoutgen.physical.tiles import TileFrame, TilePorts, tile_frame, tile_layout
+from layoutgen.verify.drc import run_drc
+from layoutgen.verify.lvs import run_lvs
+
+N_IN, N_OUT, GROUP, BLOCK, BITS = 24, 6, 8, 3, 4
+
+
+def _model(seed: int = 4) -> IntModel:
+    W = np.random.default_rng(seed).integers(-7, 8, (N_OUT, N_IN))
+    W[W == 0] = 3
+    return IntModel(BITS, [IntLayer(W.astype(np.int64), np.zeros(N_OUT, np.int64), 0, False, 0)])
+
+
+def _core_design(net, arr, pdk, cell):
+    """The tiles' cells as their own netlist, ports labelled where the array meets the outside: every
+    input bit at the left end of its row's feed-through, every carry-save bit leaving the last tile row
+    at the bottom edge."""
+    sub = Module("core")
+    nets: dict[int, int] = {}
+
+    def m(n):
+        if n not in nets:
+            nets[n] = sub.add_net(f"n{n}")
+        return nets[n]
+
+    top = net.module
+    for inst in top.instances:
+        if inst.name in net.cell_tile:
+            sub.add_instance(inst.name, inst.master, {p: m(n) for p, n in inst.pins.items()})
+    for i in range(N_IN):
+        g, pos = divmod(i, GROUP)
+        for b in range(BITS):
+            n = net.x_nets[i * BITS + b]
+            if n in nets:
+                name = f"x{i}_{b}"
+                sub.add_port(name, "input", [nets[n]])
+                add_label(cell, pdk, name, "met3", 100, bit_track_y(arr, pdk, g, pos * BITS + b))
+    for s, (li, g, j0) in enumerate(net.places):
+        if g != arr.n_groups - 1:
+            continue
+        b = j0 // BLOCK
+        for q, outs in enumerate(net.outs[s]):
+            for slot, n in zip(chain_slots([[(c, k) for k, (c, _n) in enumerate(outs)]], arr.width).values(),
+                               [n for _c, n in outs]):
+                slot += q * 2 * arr.width
+                name = f"y{b}_{slot}"
+                if m(n) in {p.nets[0] for p in sub.ports}:  # a bit that passes a tile unchanged: one port
+                    continue
+                sub.add_port(name, "output", [m(n)])
+                add_label(cell, pdk, name, "met2", chain_port_x(arr, pdk, b, slot), 100)
+    return Design("core", pdk.library, {"core": sub})
+
+
+def test_abutted_tiles_are_drc_clean_and_lvs_match(pdk, tmp_path):
+    model = _model()
+    net = build_network(model, pdk, "m", ArithOptions(chain=GROUP, chain_block=BLOCK, local_inverters=True))
+    arr = layer_array(net, 0, pdk, PinAccess(pdk, None), 0.3)
+    assert (arr.n_groups, arr.n_blocks) == (3, 2) and len(arr.places) == 6
+    lib = array_library(arr, pdk, "core")
+    cell = next(c for c in lib.cells if c.name == "core")
+    design = _core_design(net, arr, pdk, cell)
+    # the array cell holds references and the rails only: no wire joins two tiles
+    assert {(p.layer, p.datatype) for p in cell.polygons} == {tuple(pdk.tech.layers["met1"].drawing)}
+    assert len(cell.references) == 6
+    path = write_library(lib, tmp_path / "core.gds")
+    drc = run_drc(path, pdk, top="core")
+    assert drc.total == 0, {k: v for k, v in drc.counts.items() if v}
+    lvs = run_lvs(path, design, pdk, power=False)
+    assert lvs.match, (lvs.opens[:3], lvs.shorts[:3], lvs.other[:3])
+    # moving one tile by a site breaks the feed-throughs and carry-save joins: LVS sees it
+    ref = cell.references[0]
+    ref.origin = (ref.origin[0] + 0.46, ref.origin[1])
+    bad = write_library(lib, tmp_path / "bad.gds")
+    assert not run_lvs(bad, design, pdk, power=False).match
+
+
+def test_identical_tiles_are_one_cell(pdk):
+    W = np.tile(np.array([[1, -3, 2, 5, -1, 2, 7, -4]]), (2, 2))  # the same tile in every place
+    model = IntModel(3, [IntLayer(W.astype(np.int64), np.zeros(2, np.int64), 0, False, 0)])
+    net = build_network(model, pdk, "m", ArithOptions(chain=8, chain_block=2, local_inverters=True))
+    arr = layer_array(net, 0, pdk, PinAccess(pdk, None), 0.3)
+    # group 0 starts the chains, group 1 continues them: two distinct tiles for two places
+    assert len(arr.places) == 2 and len(arr.tiles) == 2
+    lib = array_library(arr, pdk, "core")
+    assert sum(c.name.startswith("m_tile") for c in lib.cells) == 2
+
+
+def test_tile_frame_holds_every_feedthrough_and_port(pdk):
+    f = tile_frame(pdk, n_bits=40, n_chain=30, cell_sites=300, utilization=0.5)
+    assert f.rows % 2 == 0 and len(set(f.bit_rows)) == 40 and len(set(f.chain_cols)) == 30
+    assert max(f.bit_rows) < f.rows * 4 and max(f.chain_cols) < f.sites - 1 and min(f.chain_cols) > 0
+    assert f.rows * f.sites * 0.5 >= 300
+
+
+def test_tile_that_does_not_fit_its_frame_is_refused(pdk):
+    model = _model()
+    net = build_network(model, pdk, "m", ArithOptions(chain=GROUP, chain_block=BLOCK, local_inverters=True))
+    tmpl = net.templates[0]
+    frame = TileFrame(2, 20, tuple(range(0, 8)), tuple(range(2, 12)))
+    with pytest.raises(PlacementError, match="do not fit in its 2 x 20 site frame"):
+        tile_layout("t", tmpl.module, frame, TilePorts({}, {}, {}), pdk, PinAccess(pdk, None))
+    assert gdstk  # the library module the array writes with
