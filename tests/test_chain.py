@@ -124,3 +124,14 @@ def test_group_that_a_path_leaves_and_reenters_is_refused(pdk):
     c = b.cell("xor2", name="c", A=o, B=x[1])["X"]
     with pytest.raises(ValueError, match="leaves a cell group"):
         insert_registers(mod, lib, load_logic_delays(pdk.data_dir), x, [c], 8.0, groups={"a": 0, "c": 0})
+
+
+def test_chain_bits_caps_the_inputs_of_a_tile(pdk):
+    model = random_int_model(**MODELS["ternary 30-20-5 a4"])  # 4-bit inputs, 4-bit hidden activations
+    net = build_network(model, pdk, "m", ArithOptions(chain=16, chain_bits=24, local_inverters=True))
+    assert net.groups == [6, 6]  # 24 // 4 inputs per tile in both layers
+    assert {g for _li, g, _j in net.places if _li == 0} == set(range(5))  # 30 inputs in groups of 6
+    pipe = insert_registers(net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, 14.0,
+                            groups=net.cell_tile)
+    design = Design("m", pdk.library, {"m": net.module})
+    assert _exact(model, net, pipe, design, n=300)

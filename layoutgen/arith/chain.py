@@ -78,13 +78,14 @@ class ChainNetwork(CombinationalNetwork):
     cell_tile: dict[str, int] = field(default_factory=dict)  # stamped cell name -> index into stamps
     places: list[tuple[int, int, int]] = field(default_factory=list)  # per stamp: (layer, input group, first neuron)
     outs: list[list[list[tuple[int, int]]]] = field(default_factory=list)  # per stamp, per neuron: (column, net) leaving it
-    group: int = 0  # inputs per tile (the array's row height in inputs)
+    layer_inputs: list[list[tuple[int, ...]]] = field(default_factory=list)  # per layer: its input words' bits
+    groups: list[int] = field(default_factory=list)  # per layer: inputs per tile (the array's row height in inputs)
     block: int = 1  # neurons per tile (the array's column width in neurons)
 
     def stats(self) -> dict:
         """Tiles stamped, distinct tiles, their cells, the reuse ratio."""
         return {
-            "group_inputs": self.group,
+            "group_inputs": self.groups,
             "block_neurons": self.block,
             "tiles": len(self.stamps),
             "distinct_tiles": len(self.templates),
@@ -224,10 +225,19 @@ def _stamp(ctx: ArithContext, tmpl: TileTemplate, inputs: list[Word], si: list[l
     return [[(c, net_map[tn]) for c, tn in outs] for outs in tmpl.so]
 
 
+def chain_group(options: ArithOptions, word_bits: int) -> int:
+    """Inputs per tile for a layer whose input words have `word_bits` bits: options.chain, fewer when
+    options.chain_bits caps the input bits a tile takes (each is a feed-through track in the array)."""
+    if options.chain_bits:
+        return max(1, min(options.chain, options.chain_bits // max(word_bits, 1)))
+    return options.chain
+
+
 def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> ChainNetwork:
     """The model with each layer as an array of tiles of `options.chain` inputs by `options.chain_block`
     neurons, chained down each neuron's column (one flat module)."""
-    k, c = options.chain, max(1, options.chain_block)
+    c = max(1, options.chain_block)
+    groups: list[int] = []
     module = Module(top)
     builder = ModuleBuilder(module, pdk.library)
     delays = load_logic_delays(pdk.data_dir)
@@ -242,13 +252,17 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
     per_layer: list[LayerTiles] = []
     places: list[tuple[int, int, int]] = []
     stamp_outs: list[list[list[tuple[int, int]]]] = []
+    layer_inputs: list[list[tuple[int, ...]]] = []
     for li, layer in enumerate(model.layers):
         ctx.layer = li
+        layer_inputs.append([w.bits for w in words])
         W = np.asarray(layer.W, dtype=np.int64)
         n_out, n_in = W.shape
         lo, hi = exact_acc_range(W, layer.b, np.array([w.hi for w in words], dtype=object))
         width = max(width_for_range(int(a), int(b)) for a, b in zip(lo, hi))
         shapes = [word_shape(w) for w in words]
+        k = chain_group(options, max(len(w.bits) for w in words))
+        groups.append(k)
         carry: list[list[tuple[int, int]]] = [[] for _ in range(n_out)]  # per neuron: (column, net) leaving its last tile
         consts = [int(v) for v in layer.b]
         adders = 0
@@ -299,4 +313,4 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
     for w in words:
         fill = w.bits[-1] if w.signed else ZERO
         y_bits.extend(list(w.bits[:width]) + [fill] * (width - w.width))
-    return ChainNetwork(module, ctx, x_nets, y_bits, width, per_layer, templates, stamps, cell_tile, places, stamp_outs, k, c)
+    return ChainNetwork(module, ctx, x_nets, y_bits, width, per_layer, templates, stamps, cell_tile, places, stamp_outs, layer_inputs, groups, c)

@@ -34,7 +34,8 @@ class ArithOptions:
     # the array floorplan: each neuron's sum as a chain of tiles of `chain` inputs down its column,
     # carry-save between tiles (layoutgen/arith/chain.py); 0 = off
     chain: int = 0
-    chain_block: int = 1  # neurons per chained tile (subexpressions shared among them)
+    chain_block: int = 1  # neurons per chained tile
+    chain_bits: int = 0  # at most this many input bits per chained tile (fewer inputs for wide words); 0: no cap
 
 
 AUTO_GROUP_LIMIT = 64

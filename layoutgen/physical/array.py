@@ -15,6 +15,7 @@ import gdstk
 
 from ..arith.chain import ChainNetwork, TileTemplate
 from ..pdk.core import Pdk
+from ..route import RouteOptions
 from .gds import CellSource, _add_cells, add_shapes
 from .macros import MacroLayout
 from .pinaccess import PinAccess
@@ -27,6 +28,7 @@ from .vias import Shape
 # a layer's frame is tried at the asked utilization times these until every tile routes in it (the
 # router's negotiation inside a small frame can stall on two nets over one met3 node)
 FRAME_SCALES = (1.0, 0.85, 0.7)
+TILE_ANNEALS = (1000, 3000, 300)  # detailed placements tried for a tile in one frame
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,7 @@ def tile_ports(tmpl: TileTemplate, word_bits: int, width: int) -> TilePorts:
 
 
 def layer_array(net: ChainNetwork, layer: int, pdk: Pdk, access: PinAccess, utilization: float,
-                pdk_root=None) -> LayerArray:
+                pdk_root=None, route_options: RouteOptions = RouteOptions(met4=False)) -> LayerArray:
     """Place and route every distinct tile of `layer` in one frame sized for the largest of them."""
     tids = sorted({tid for (tid, _p), (li, _g, _j) in zip(net.stamps, net.places) if li == layer})
     if not tids:
@@ -86,10 +88,10 @@ def layer_array(net: ChainNetwork, layer: int, pdk: Pdk, access: PinAccess, util
     word_bits = max(len(shape[0]) for t in tmpls.values() for shape in t.key[3])
     failed = None
     for scale in FRAME_SCALES:
-        frame = tile_frame(pdk, net.group * word_bits, net.block * 2 * width, cell_sites, utilization * scale)
+        frame = tile_frame(pdk, net.groups[layer] * word_bits, net.block * 2 * width, cell_sites, utilization * scale)
         try:
-            tiles = {t: tile_layout(f"{net.module.name}_tile{t}", tmpls[t].module, frame,
-                                    tile_ports(tmpls[t], word_bits, width), pdk, access, pdk_root) for t in tids}
+            tiles = {t: _tile(f"{net.module.name}_tile{t}", tmpls[t], frame, word_bits, width, pdk, access, pdk_root,
+                              route_options) for t in tids}
             break
         except PlacementError as exc:  # one frame for the whole layer: a larger one for every tile
             failed = exc
@@ -101,6 +103,17 @@ def layer_array(net: ChainNetwork, layer: int, pdk: Pdk, access: PinAccess, util
     n_blocks = max(b for _t, _g, b in places) + 1
     return LayerArray(layer, frame, word_bits, width, n_in, n_blocks, tiles, places,
                       pdk.tech.site.width_nm, pdk.tech.site.height_nm)
+
+
+def _tile(name, tmpl, frame, word_bits, width, pdk, access, pdk_root, route_options) -> MacroLayout:
+    """The tile in `frame`, trying other detailed placements before giving up on the frame."""
+    for k, anneal in enumerate(TILE_ANNEALS):
+        try:
+            return tile_layout(name, tmpl.module, frame, tile_ports(tmpl, word_bits, width), pdk, access, pdk_root,
+                               route_options, anneal=anneal)
+        except PlacementError:
+            if k == len(TILE_ANNEALS) - 1:
+                raise
 
 
 def array_library(arr: LayerArray, pdk: Pdk, top: str, pdk_root=None) -> gdstk.Library:

@@ -34,7 +34,7 @@ from .power import PowerOptions
 from .vias import Shape
 
 M2_LAYER = 0  # Terminal.layer of a met2 node
-CHAIN_CLEARANCE = 2  # met2 nodes after a carry-save port kept for its net
+CHAIN_CLEARANCE = 5  # met2 nodes after a carry-save port kept for its net
 
 
 @dataclass(frozen=True)
@@ -92,8 +92,10 @@ class TilePorts:
 
 
 def tile_layout(name: str, module: Module, frame: TileFrame, ports: TilePorts, pdk: Pdk, access: PinAccess,
-                pdk_root=None, options: RouteOptions = RouteOptions(met4=False), log=None) -> MacroLayout:
-    """Place and route `module` in `frame`; every port on its slot, every feed-through drawn."""
+                pdk_root=None, options: RouteOptions = RouteOptions(met4=False), log=None,
+                anneal: int = PlaceOptions().anneal) -> MacroLayout:
+    """Place and route `module` in `frame`; every port on its slot, every feed-through drawn.
+    anneal: detailed-placement moves per cell (another value gives another placement to try)."""
     tech = pdk.tech
     design = Design(module.name, pdk.library)
     design.add_module(module)
@@ -109,7 +111,7 @@ def tile_layout(name: str, module: Module, frame: TileFrame, ports: TilePorts, p
         for mnet, slot in side.items():
             anchors[net_ids[mnet]] = (grid.x(frame.chain_cols[slot]) / width, fy)
     pl = place(design, pdk, pdk_root=pdk_root,
-               options=PlaceOptions(tight=True, core_size=(frame.rows, frame.sites),
+               options=PlaceOptions(tight=True, core_size=(frame.rows, frame.sites), anneal=anneal,
                                     anchors=tuple((n, fx, fy) for n, (fx, fy) in sorted(anchors.items())))
                ) if module.instances else None
     rail = PowerOptions().rail_width_nm

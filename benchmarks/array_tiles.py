@@ -1,0 +1,118 @@
+"""Lay out each layer of a model as an array of abutting tiles (layoutgen.physical.array) and check it.
+
+Prints, per layer: tiles, distinct tiles, the frame, the time to place and route the distinct tiles,
+the array's size and cell utilization, and the DRC and LVS time of the array alone (the tiles' cells
+against their own netlist; the periphery, i.e. input registers, bottom adders and pipeline registers,
+is not part of it).
+
+    python benchmarks/array_tiles.py examples/digits/digits.int.npz --group 16 --block 4 --utilization 0.3
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from layoutgen.arith.layer import ArithOptions  # noqa: E402
+from layoutgen.arith.network import build_network  # noqa: E402
+from layoutgen.model import load_int_model  # noqa: E402
+from layoutgen.netlist.ir import Design, Module  # noqa: E402
+from layoutgen.pdk import load_pdk  # noqa: E402
+from layoutgen.route import RouteOptions  # noqa: E402
+from layoutgen.physical.array import array_library, bit_track_y, chain_port_x, chain_slots, layer_array  # noqa: E402
+from layoutgen.physical.gds import add_label, write_library  # noqa: E402
+from layoutgen.physical.pinaccess import PinAccess  # noqa: E402
+from layoutgen.verify.drc import run_drc  # noqa: E402
+from layoutgen.verify.lvs import run_lvs  # noqa: E402
+
+
+def core_design(net, arr, layer: int, words, pdk, cell) -> Design:
+    """The layer's tile cells as their own netlist; its ports labelled where the array meets the outside."""
+    sub = Module("core")
+    nets: dict[int, int] = {}
+
+    def m(n):
+        if n not in nets:
+            nets[n] = sub.add_net(f"n{n}")
+        return nets[n]
+
+    in_layer = {s for s, (li, _g, _j) in enumerate(net.places) if li == layer}
+    for inst in net.module.instances:
+        if net.cell_tile.get(inst.name) in in_layer:
+            sub.add_instance(inst.name, inst.master, {p: m(n) for p, n in inst.pins.items()})
+    for i, word in enumerate(words):
+        g, pos = divmod(i, net.groups[layer])
+        for b, n in enumerate(word):
+            if n >= 0 and n in nets and not any(p.nets[0] == nets[n] for p in sub.ports):
+                sub.add_port(f"x{i}_{b}", "input", [nets[n]])
+                add_label(cell, pdk, f"x{i}_{b}", "met3", 100, bit_track_y(arr, pdk, g, pos * arr.word_bits + b))
+    for s in sorted(in_layer):
+        _li, g, j0 = net.places[s]
+        if g != max(gg for ss, (li, gg, jj) in enumerate(net.places) if li == layer and jj == j0):
+            continue
+        b = j0 // net.block
+        for q, outs in enumerate(net.outs[s]):
+            slots = chain_slots([[(c, k) for k, (c, _n) in enumerate(outs)]], arr.width)
+            for slot, (_c, n) in zip(slots.values(), outs):
+                slot += q * 2 * arr.width
+                if any(p.nets[0] == m(n) for p in sub.ports):
+                    continue
+                sub.add_port(f"y{b}_{slot}", "output", [m(n)])
+                add_label(cell, pdk, f"y{b}_{slot}", "met2", chain_port_x(arr, pdk, b, slot), 100)
+    return Design("core", pdk.library, {"core": sub})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("model")
+    ap.add_argument("--group", type=int, default=16)
+    ap.add_argument("--block", type=int, default=4)
+    ap.add_argument("--bits", type=int, default=64, help="at most this many input bits per tile (feed-throughs)")
+    ap.add_argument("--utilization", type=float, default=0.3)
+    ap.add_argument("--layers", default="all", help="comma-separated layer indices")
+    ap.add_argument("--met4", action="store_true", help="tiles route on met4 too")
+    args = ap.parse_args()
+    pdk = load_pdk("sky130")
+    model = load_int_model(args.model)
+    t = time.perf_counter()
+    net = build_network(model, pdk, "m", ArithOptions(chain=args.group, chain_block=args.block, chain_bits=args.bits,
+                                                        local_inverters=True))
+    print(f"chained netlist: {len(net.module.instances)} cells, {len(net.stamps)} tiles, "
+          f"{len(net.templates)} distinct ({time.perf_counter() - t:.1f} s)")
+    access = PinAccess(pdk, None)
+    layers = range(len(model.layers)) if args.layers == "all" else [int(v) for v in args.layers.split(",")]
+    print("| layer | tiles | distinct | frame rows x sites | tile P&R s | s per distinct tile | array um | "
+          "cell util | DRC s | LVS s | result |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for layer in layers:
+        t = time.perf_counter()
+        arr = layer_array(net, layer, pdk, access, args.utilization, route_options=RouteOptions(met4=args.met4))
+        pr = time.perf_counter() - t
+        w, h = arr.size_nm
+        width_um, height_um = arr.n_blocks * w / 1000, arr.n_groups * h / 1000
+        area = sum(pdk.library[i.master].area_um2 for i in net.module.instances
+                   if net.cell_tile.get(i.name) is not None and net.places[net.cell_tile[i.name]][0] == layer)
+        with tempfile.TemporaryDirectory() as tmp:
+            lib = array_library(arr, pdk, "core")
+            cell = next(c for c in lib.cells if c.name == "core")
+            design = core_design(net, arr, layer, net.layer_inputs[layer], pdk, cell)
+            path = write_library(lib, Path(tmp) / "core.gds")
+            t = time.perf_counter()
+            drc = run_drc(path, pdk, top="core")
+            drc_s = time.perf_counter() - t
+            t = time.perf_counter()
+            lvs = run_lvs(path, design, pdk, power=False)
+            lvs_s = time.perf_counter() - t
+        n_tiles = len(arr.places)
+        print(f"| {layer} | {n_tiles} | {len(arr.tiles)} | {arr.frame.rows} x {arr.frame.sites} | {pr:.1f} | "
+              f"{pr / len(arr.tiles):.2f} | {width_um:.0f} x {height_um:.0f} | "
+              f"{area / (width_um * height_um):.2f} | {drc_s:.1f} | {lvs_s:.1f} | "
+              f"DRC {drc.total}, LVS {'match' if lvs.match else 'MISMATCH'} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
