@@ -245,10 +245,9 @@ def _group_stage(module: Module, lib: CellLibrary, delays, cells: list[int], sta
                  inv_delay: float, stage_depth: float) -> dict[int, tuple[int, dict[int, float]]] | None:
     """The stage of a group and its cells' output times: the earliest stage where all of its cells
     fit, inputs from earlier stages arriving registered. None if the group is deeper than a stage."""
-    inside = {inst_net for k in cells for p in lib[module.instances[k].master].outputs
-              for inst_net in (module.instances[k].pins[p],)}
-    ext = {module.instances[k].pins[p] for k in cells for p in lib[module.instances[k].master].inputs}
-    ext = {n for n in ext - inside if n not in free}
+    insts = [module.instances[k] for k in cells]
+    inside = {i.pins[p] for i in insts for p in lib[i.master].outputs}
+    ext = {i.pins[p] for i in insts for p in lib[i.master].inputs} - inside - free
     s0 = max([max(stage.get(n, 0), 1) for n in ext], default=1)
     for s in (s0, s0 + 1):
         local: dict[int, float] = {}

@@ -41,14 +41,13 @@ class LayerArray:
     n_blocks: int
     tiles: dict[int, MacroLayout]  # template id -> its layout
     places: tuple[tuple[int, int, int], ...]  # (template id, group row, block column) of every tile of the layer
+    site_nm: int  # the PDK's site width and row height
+    row_nm: int
 
     @property
     def size_nm(self) -> tuple[int, int]:
-        f = self.frame
-        return f.sites * self.site_nm, f.rows * self.row_nm
-
-    site_nm: int = 460
-    row_nm: int = 2720
+        """A frame's width and height."""
+        return self.frame.sites * self.site_nm, self.frame.rows * self.row_nm
 
 
 def chain_slots(per_neuron: list[list[tuple[int, int]]], width: int) -> dict[int, int]:
