@@ -116,3 +116,23 @@ def test_tile_that_does_not_fit_its_frame_is_refused(pdk):
     with pytest.raises(PlacementError, match="do not fit in its 2 x 20 site frame"):
         tile_layout("t", tmpl.module, frame, TilePorts({}, {}, {}), pdk, PinAccess(pdk, None))
     assert gdstk  # the library module the array writes with
+
+
+def test_layer_gets_a_larger_frame_when_a_tile_does_not_route(pdk, monkeypatch):
+    import layoutgen.physical.array as array
+
+    model = _model()
+    net = build_network(model, pdk, "m", ArithOptions(chain=GROUP, chain_block=BLOCK, local_inverters=True))
+    real, calls = array.tile_layout, []
+
+    def flaky(name, module, frame, ports, *args, anneal, **kw):
+        calls.append((frame.sites, anneal))
+        if len({s for s, _a in calls}) == 1 and name.endswith("tile1"):  # tile 1 fails in the first frame
+            raise PlacementError(f"tile {name}: 2 nets do not route")
+        return real(name, module, frame, ports, *args, anneal=anneal, **kw)
+
+    monkeypatch.setattr(array, "tile_layout", flaky)
+    arr = layer_array(net, 0, pdk, PinAccess(pdk, None), 0.3)
+    first = calls[0][0]
+    assert [a for s, a in calls if s == first][-3:] == list(array.TILE_ANNEALS)  # every placement tried first
+    assert arr.frame.sites > first and len(arr.tiles) == len({t for t, _g, _b in arr.places})

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 
+from ..errors import LayoutgenError
 from ..netlist.ir import Design, Module
 from ..pdk.core import Pdk
 from ..sim.flatten import flatten
@@ -126,7 +127,12 @@ def tile_layout(name: str, module: Module, frame: TileFrame, ports: TilePorts, p
     bottom_end, top_end = slice(0, CHAIN_CLEARANCE + 1), slice(top - CHAIN_CLEARANCE, top + 1)
     for i in frame.chain_cols:
         grid.n2[i, bottom_end] = grid.n2[i, top_end] = BLOCKED
-    terms = logic_terminals(pl, access, grid) if pl is not None else []
+    try:
+        terms = logic_terminals(pl, access, grid) if pl is not None else []
+    except PlacementError:
+        raise
+    except LayoutgenError as exc:  # a pin with no way out between the feed-throughs: the frame is too tight
+        raise PlacementError(f"tile {name}: {exc}") from None
     if pl is not None:
         block_cell_met1(grid, pl, terms, access, tech)
     port_terms: list[Terminal] = []
