@@ -20,50 +20,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from layoutgen.arith.layer import ArithOptions  # noqa: E402
 from layoutgen.arith.network import build_network  # noqa: E402
 from layoutgen.model import load_int_model  # noqa: E402
-from layoutgen.netlist.ir import Design, Module  # noqa: E402
 from layoutgen.pdk import load_pdk  # noqa: E402
 from layoutgen.route import RouteOptions  # noqa: E402
-from layoutgen.physical.array import array_library, bit_track_y, chain_port_x, chain_slots, layer_array  # noqa: E402
-from layoutgen.physical.gds import add_label, write_library  # noqa: E402
+from layoutgen.physical.array import array_library, array_netlist, layer_array  # noqa: E402
+from layoutgen.physical.gds import write_library  # noqa: E402
 from layoutgen.physical.pinaccess import PinAccess  # noqa: E402
 from layoutgen.verify.drc import run_drc  # noqa: E402
 from layoutgen.verify.lvs import run_lvs  # noqa: E402
-
-
-def core_design(net, arr, layer: int, words, pdk, cell) -> Design:
-    """The layer's tile cells as their own netlist; its ports labelled where the array meets the outside."""
-    sub = Module("core")
-    nets: dict[int, int] = {}
-
-    def m(n):
-        if n not in nets:
-            nets[n] = sub.add_net(f"n{n}")
-        return nets[n]
-
-    in_layer = {s for s, (li, _g, _j) in enumerate(net.places) if li == layer}
-    for inst in net.module.instances:
-        if net.cell_tile.get(inst.name) in in_layer:
-            sub.add_instance(inst.name, inst.master, {p: m(n) for p, n in inst.pins.items()})
-    for i, word in enumerate(words):
-        g, pos = divmod(i, net.groups[layer])
-        for b, n in enumerate(word):
-            if n >= 0 and n in nets and not any(p.nets[0] == nets[n] for p in sub.ports):
-                sub.add_port(f"x{i}_{b}", "input", [nets[n]])
-                add_label(cell, pdk, f"x{i}_{b}", "met3", 100, bit_track_y(arr, pdk, g, pos * arr.word_bits + b))
-    for s in sorted(in_layer):
-        _li, g, j0 = net.places[s]
-        if g != max(gg for ss, (li, gg, jj) in enumerate(net.places) if li == layer and jj == j0):
-            continue
-        b = j0 // net.block
-        for q, outs in enumerate(net.outs[s]):
-            slots = chain_slots([[(c, k) for k, (c, _n) in enumerate(outs)]], arr.width)
-            for slot, (_c, n) in zip(slots.values(), outs):
-                slot += q * 2 * arr.width
-                if any(p.nets[0] == m(n) for p in sub.ports):
-                    continue
-                sub.add_port(f"y{b}_{slot}", "output", [m(n)])
-                add_label(cell, pdk, f"y{b}_{slot}", "met2", chain_port_x(arr, pdk, b, slot), 100)
-    return Design("core", pdk.library, {"core": sub})
 
 
 def main() -> None:
@@ -99,7 +62,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             lib = array_library(arr, pdk, "core")
             cell = next(c for c in lib.cells if c.name == "core")
-            design = core_design(net, arr, layer, net.layer_inputs[layer], pdk, cell)
+            design = array_netlist(net, arr, pdk, cell)
             path = write_library(lib, Path(tmp) / "core.gds")
             t = time.perf_counter()
             drc = run_drc(path, pdk, top="core")

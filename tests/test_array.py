@@ -9,9 +9,8 @@ import pytest
 from layoutgen.arith.layer import ArithOptions
 from layoutgen.arith.network import build_network
 from layoutgen.model import IntLayer, IntModel
-from layoutgen.netlist.ir import Design, Module
-from layoutgen.physical.array import array_library, bit_track_y, chain_port_x, chain_slots, layer_array
-from layoutgen.physical.gds import add_label, write_library
+from layoutgen.physical.array import array_library, array_netlist, layer_array
+from layoutgen.physical.gds import write_library
 from layoutgen.physical.pinaccess import PinAccess
 from layoutgen.physical.place import PlacementError
 from layoutgen.physical.tiles import TileFrame, TilePorts, tile_frame, tile_layout
@@ -27,46 +26,6 @@ def _model(seed: int = 4) -> IntModel:
     return IntModel(BITS, [IntLayer(W.astype(np.int64), np.zeros(N_OUT, np.int64), 0, False, 0)])
 
 
-def _core_design(net, arr, pdk, cell):
-    """The tiles' cells as their own netlist, ports labelled where the array meets the outside: every
-    input bit at the left end of its row's feed-through, every carry-save bit leaving the last tile row
-    at the bottom edge."""
-    sub = Module("core")
-    nets: dict[int, int] = {}
-
-    def m(n):
-        if n not in nets:
-            nets[n] = sub.add_net(f"n{n}")
-        return nets[n]
-
-    top = net.module
-    for inst in top.instances:
-        if inst.name in net.cell_tile:
-            sub.add_instance(inst.name, inst.master, {p: m(n) for p, n in inst.pins.items()})
-    for i in range(N_IN):
-        g, pos = divmod(i, GROUP)
-        for b in range(BITS):
-            n = net.x_nets[i * BITS + b]
-            if n in nets:
-                name = f"x{i}_{b}"
-                sub.add_port(name, "input", [nets[n]])
-                add_label(cell, pdk, name, "met3", 100, bit_track_y(arr, pdk, g, pos * BITS + b))
-    for s, (li, g, j0) in enumerate(net.places):
-        if g != arr.n_groups - 1:
-            continue
-        b = j0 // BLOCK
-        for q, outs in enumerate(net.outs[s]):
-            for slot, n in zip(chain_slots([[(c, k) for k, (c, _n) in enumerate(outs)]], arr.width).values(),
-                               [n for _c, n in outs]):
-                slot += q * 2 * arr.width
-                name = f"y{b}_{slot}"
-                if m(n) in {p.nets[0] for p in sub.ports}:  # a bit that passes a tile unchanged: one port
-                    continue
-                sub.add_port(name, "output", [m(n)])
-                add_label(cell, pdk, name, "met2", chain_port_x(arr, pdk, b, slot), 100)
-    return Design("core", pdk.library, {"core": sub})
-
-
 def test_abutted_tiles_are_drc_clean_and_lvs_match(pdk, tmp_path):
     model = _model()
     net = build_network(model, pdk, "m", ArithOptions(chain=GROUP, chain_block=BLOCK, local_inverters=True))
@@ -74,7 +33,12 @@ def test_abutted_tiles_are_drc_clean_and_lvs_match(pdk, tmp_path):
     assert (arr.n_groups, arr.n_blocks) == (3, 2) and len(arr.places) == 6
     lib = array_library(arr, pdk, "core")
     cell = next(c for c in lib.cells if c.name == "core")
-    design = _core_design(net, arr, pdk, cell)
+    design = array_netlist(net, arr, pdk, cell)
+    # every input bit the tiles read is a port, and every carry-save bit leaving the last row
+    ins = [p for p in design.top_module.ports if p.direction == "input"]
+    outs = [p for p in design.top_module.ports if p.direction == "output"]
+    assert len(ins) == N_IN * BITS
+    assert len(outs) == sum(len(n) for s, o in enumerate(net.outs) if net.places[s][1] == 2 for n in o)
     # the array cell holds references and the rails only: no wire joins two tiles
     assert {(p.layer, p.datatype) for p in cell.polygons} == {tuple(pdk.tech.layers["met1"].drawing)}
     assert len(cell.references) == 6

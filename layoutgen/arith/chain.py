@@ -37,10 +37,10 @@ from ..netlist.cells import CellLibrary
 from ..netlist.ir import Module
 from ..pdk.core import Pdk
 from .compress import sum_terms
-from .context import ArithContext, PlaceTag, load_logic_delays
+from .context import ArithContext, PlaceTag
 from .cse import build_adder_graph
 from .layer import ArithOptions, exact_acc_range, requantize
-from .network import CombinationalNetwork, output_width
+from .network import CombinationalNetwork, new_top, output_width
 from .words import ONE, ZERO, Word, is_const, term_columns, width_for_range
 
 TILE_PREFIX = "t"
@@ -238,13 +238,8 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
     neurons, chained down each neuron's column (one flat module)."""
     c = max(1, options.chain_block)
     groups: list[int] = []
-    module = Module(top)
-    builder = ModuleBuilder(module, pdk.library)
-    delays = load_logic_delays(pdk.data_dir)
-    ctx = ArithContext(builder, delays, options.local_inverters)
-    nb = int(model.input_bits)
-    x_nets = [module.add_net(f"x[{i}]") for i in range(model.n_inputs * nb)]
-    words = [Word(tuple(x_nets[i * nb:(i + 1) * nb]), 0, (1 << nb) - 1) for i in range(model.n_inputs)]
+    ctx, x_nets, words = new_top(model, pdk, top, options)
+    module, delays = ctx.b.module, ctx.delays
     templates: dict[int, TileTemplate] = {}
     by_key: dict[tuple, int] = {}
     stamps: list[tuple[int, str]] = []

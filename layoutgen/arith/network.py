@@ -30,6 +30,16 @@ def output_width(model) -> int:
     return 0  # decided from the built words
 
 
+def new_top(model, pdk: Pdk, top: str, options: ArithOptions) -> tuple[ArithContext, list[int], list[Word]]:
+    """A context on a new top module with the x bus: nets x[k], LSB first per input, and each input
+    as an unsigned word."""
+    module = Module(top)
+    ctx = ArithContext(ModuleBuilder(module, pdk.library), load_logic_delays(pdk.data_dir), options.local_inverters)
+    nb = int(model.input_bits)
+    x_nets = [module.add_net(f"x[{k}]") for k in range(model.n_inputs * nb)]
+    return ctx, x_nets, [Word(tuple(x_nets[i * nb:(i + 1) * nb]), 0, (1 << nb) - 1) for i in range(model.n_inputs)]
+
+
 def build_network(model, pdk: Pdk, top: str, options: ArithOptions | None = None) -> CombinationalNetwork:
     options = options or ArithOptions()
     if options.chain:
@@ -40,12 +50,8 @@ def build_network(model, pdk: Pdk, top: str, options: ArithOptions | None = None
         from ..cluster.netlist import build_tiled_network
 
         return build_tiled_network(model, pdk, top, options)
-    module = Module(top)
-    builder = ModuleBuilder(module, pdk.library)
-    ctx = ArithContext(builder, load_logic_delays(pdk.data_dir), options.local_inverters)
-    nb = int(model.input_bits)
-    x_nets = [module.add_net(f"x[{k}]") for k in range(model.n_inputs * nb)]
-    words = [Word(tuple(x_nets[i * nb : (i + 1) * nb]), 0, (1 << nb) - 1) for i in range(model.n_inputs)]
+    ctx, x_nets, words = new_top(model, pdk, top, options)
+    module = ctx.b.module
     graphs = []
     for li, layer in enumerate(model.layers):
         ctx.layer = li

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..arith.compress import sum_terms
-from ..arith.context import ArithContext, PlaceTag, load_logic_delays
+from ..arith.context import ArithContext, PlaceTag
 from ..arith.cse import build_adder_graph
 from ..arith.layer import ArithOptions, exact_acc_range, requantize, user_columns
-from ..arith.network import CombinationalNetwork, output_width
+from ..arith.network import CombinationalNetwork, new_top, output_width
 from ..arith.words import ZERO, Word, is_const
 from ..netlist.builder import ModuleBuilder
 from ..netlist.cells import CellLibrary
@@ -121,13 +121,8 @@ def build_tiled_network(model, pdk: Pdk, top: str, options: ArithOptions | None 
     options = options or ArithOptions()
     k = tile or options.tile
     table = keep_shared(tile_model(model, k), options.tile_min_uses)
-    module = Module(top)
-    builder = ModuleBuilder(module, pdk.library)
-    delays = load_logic_delays(pdk.data_dir)
-    ctx = ArithContext(builder, delays, options.local_inverters)
-    nb = int(model.input_bits)
-    x_nets = [module.add_net(f"x[{i}]") for i in range(model.n_inputs * nb)]
-    words = [Word(tuple(x_nets[i * nb : (i + 1) * nb]), 0, (1 << nb) - 1) for i in range(model.n_inputs)]
+    ctx, x_nets, words = new_top(model, pdk, top, options)
+    module, delays = ctx.b.module, ctx.delays
     templates: dict[int, UnitTemplate] = {}
     groups: dict[str, tuple[int, int]] = {}
     per_layer = []

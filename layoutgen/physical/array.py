@@ -14,9 +14,10 @@ from dataclasses import dataclass
 import gdstk
 
 from ..arith.chain import ChainNetwork, TileTemplate
+from ..netlist.ir import Design, Module
 from ..pdk.core import Pdk
 from ..route import RouteOptions
-from .gds import CellSource, _add_cells, add_shapes
+from .gds import CellSource, _add_cells, add_label, add_shapes, add_standard_cells
 from .macros import MacroLayout
 from .pinaccess import PinAccess
 from .place import PlacementError
@@ -125,12 +126,7 @@ def array_library(arr: LayerArray, pdk: Pdk, top: str, pdk_root=None) -> gdstk.L
             if m not in std:
                 std[m] = source.cell(m)
     lib = gdstk.Library(top, unit=1e-6, precision=1e-9)
-    seen: set[str] = set()
-    for c in sorted(std.values(), key=lambda c: c.name):
-        for dep in sorted(c.dependencies(True), key=lambda d: d.name) + [c]:
-            if dep.name not in seen:
-                seen.add(dep.name)
-                lib.add(dep)
+    add_standard_cells(lib, std)
     cells = {}
     for tid in sorted(arr.tiles):
         lay = arr.tiles[tid]
@@ -149,6 +145,51 @@ def array_library(arr: LayerArray, pdk: Pdk, top: str, pdk_root=None) -> gdstk.L
                                 for r in range(rows + 1)))
     lib.add(cell)
     return lib
+
+
+def array_netlist(net: ChainNetwork, arr: LayerArray, pdk: Pdk, cell: gdstk.Cell, top: str = "core") -> Design:
+    """The layer's tile cells as a netlist of their own (what LVS compares the array with), its ports
+    labelled in `cell` where the array meets the outside: each input bit at the left end of its row's
+    feed-through (x<input>_<bit>, met3), each carry-save bit leaving a column's last tile at the bottom
+    edge (y<block>_<slot>, met2). A bit that reaches both sides unchanged is one input port."""
+    sub = Module(top)
+    nets: dict[int, int] = {}
+
+    def local(n: int) -> int:
+        if n not in nets:
+            nets[n] = sub.add_net(f"n{n}")
+        return nets[n]
+
+    in_layer = {s for s, (li, _g, _j) in enumerate(net.places) if li == arr.layer}
+    for inst in net.module.instances:
+        if net.cell_tile.get(inst.name) in in_layer:
+            sub.add_instance(inst.name, inst.master, {p: local(n) for p, n in inst.pins.items()})
+    ported: set[int] = set()
+    k = net.groups[arr.layer]
+    for i, word in enumerate(net.layer_inputs[arr.layer]):
+        g, pos = divmod(i, k)
+        for b, n in enumerate(word):
+            if n >= 0 and n in nets and nets[n] not in ported:
+                ported.add(nets[n])
+                sub.add_port(f"x{i}_{b}", "input", [nets[n]])
+                add_label(cell, pdk, f"x{i}_{b}", "met3", pdk.tech.site.width_nm // 4,
+                          bit_track_y(arr, pdk, g, pos * arr.word_bits + b))
+    last = {}
+    for s in sorted(in_layer):
+        _li, g, j0 = net.places[s]
+        last[j0] = s if j0 not in last or g > net.places[last[j0]][1] else last[j0]
+    for j0, s in sorted(last.items()):
+        b = j0 // net.block
+        for q, outs in enumerate(net.outs[s]):
+            slots = chain_slots([[(c, e) for e, (c, _n) in enumerate(outs)]], arr.width)
+            for slot, (_c, n) in zip(slots.values(), outs):
+                if local(n) in ported:
+                    continue
+                ported.add(local(n))
+                slot += q * 2 * arr.width
+                sub.add_port(f"y{b}_{slot}", "output", [local(n)])
+                add_label(cell, pdk, f"y{b}_{slot}", "met2", chain_port_x(arr, pdk, b, slot), pdk.tech.site.width_nm // 4)
+    return Design(top, pdk.library, {top: sub})
 
 
 def bit_track_y(arr: LayerArray, pdk: Pdk, group: int, slot: int) -> int:

@@ -92,6 +92,17 @@ def _add_cells(cell: gdstk.Cell, placement: Placement, std: dict[str, gdstk.Cell
             cell.add(gdstk.Reference(ref, (x, y * 1e-3)))
 
 
+def add_standard_cells(lib: gdstk.Library, std: Mapping[str, gdstk.Cell]) -> set[str]:
+    """Add the standard cells and their sub-cells to `lib` in a fixed order (by name); their names."""
+    seen: set[str] = set()
+    for c in sorted(std.values(), key=lambda c: c.name):
+        for dep in sorted(c.dependencies(True), key=lambda d: d.name) + [c]:
+            if dep.name not in seen:
+                seen.add(dep.name)
+                lib.add(dep)
+    return seen
+
+
 def build_library(placement: Placement, pdk: Pdk, *, pdk_root: str | Path | None = None,
                   power: PowerGrid | None = None, extra_shapes: tuple[Shape, ...] = (),
                   extra_refs: tuple[tuple[GenCell, int, int], ...] = (),
@@ -140,12 +151,7 @@ def build_library(placement: Placement, pdk: Pdk, *, pdk_root: str | Path | None
     x0, y0, x1, y1 = placement.die
     add_shapes(top, pdk, (Shape("prbndry", (x0, y0, x1, y1), "boundary"),))
     # fixed order: standard cells (with their own sub-cells) by name, generated cells by name, top last
-    seen: set[str] = set()
-    for c in sorted(std.values(), key=lambda c: c.name):
-        for dep in sorted(c.dependencies(True), key=lambda d: d.name) + [c]:
-            if dep.name not in seen:
-                seen.add(dep.name)
-                lib.add(dep)
+    seen = add_standard_cells(lib, std)
     for name in sorted(generated.cells):
         if name in seen:
             raise LayoutgenError(f"generated cell {name} clashes with a library cell")
