@@ -291,6 +291,7 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
                     carry[j] = out
                     consts[j] += const
                 ctx.tag_since(n0, PlaceTag(li, float(np.mean(block)), g))
+        outputs: list[Word] = []
         for j in range(n_out):
             rows: list[list[int]] = [[ZERO] * width, [ZERO] * width]
             for col, net in carry[j]:
@@ -298,10 +299,9 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
             terms = [(Word(tuple(r), 0, (1 << width) - 1), 0, 1) for r in rows if any(not is_const(b) for b in r)]
             n0 = ctx.n_cells()
             acc = sum_terms(ctx, terms, consts[j], int(lo[j]), int(hi[j]))
-            words_j = requantize(ctx, acc, int(layer.shift), bool(layer.relu), int(layer.out_bits))
-            carry[j] = words_j  # reused as the layer's output list below
+            outputs.append(requantize(ctx, acc, int(layer.shift), bool(layer.relu), int(layer.out_bits)))
             ctx.tag_since(n0, PlaceTag(li, float(j), -1))
-        words = carry
+        words = outputs
         per_layer.append(LayerTiles(adders, len(stamps) - sum(p.tiles for p in per_layer)))
     width = output_width(model) or max(w.width + (0 if w.signed else 1) for w in words)
     y_bits: list[int] = []

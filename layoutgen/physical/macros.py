@@ -231,14 +231,12 @@ class UnitStamps:
 
     modules: dict[int, Module]
     stamps: tuple[tuple[int, str], ...]  # (unit, prefix of its cells' names in the flat top module)
-    min_instances: int = 2  # a unit becomes a macro with this many whole copies (the array floorplan: 1)
 
 
 def macro_instances(cells: FlatCells, units: UnitStamps, pdk: Pdk, access: PinAccess, top: str,
-                    pdk_root=None) -> list[MacroInstance]:
-    """A macro for every unit with at least `units.min_instances` whole copies (and MIN_CELLS cells),
-    and its instances: the copies it matches. Units whose macro does not route stay loose cells."""
-    min_instances = units.min_instances
+                    pdk_root=None, min_instances: int = 2) -> list[MacroInstance]:
+    """A macro for every unit with at least `min_instances` whole copies (and MIN_CELLS cells), and its
+    instances: the copies it matches. Units whose macro does not route stay loose cells."""
     index = {name: i for i, name in enumerate(cells.names)}
     by_unit: dict[int, list[str]] = {}
     for unit, prefix in units.stamps:
