@@ -100,3 +100,15 @@ def test_layer_gets_a_larger_frame_when_a_tile_does_not_route(pdk, monkeypatch):
     first = calls[0][0]
     assert [a for s, a in calls if s == first][-3:] == list(array.TILE_ANNEALS)  # every placement tried first
     assert arr.frame.sites > first and len(arr.tiles) == len({t for t, _g, _b in arr.places})
+
+
+def test_wire_only_tile_is_refused_with_a_clear_message(pdk):
+    from layoutgen.errors import LayoutgenError
+
+    # group 0 of the neuron holds one weight of 1: its bits are the tile's outgoing bits, no cell
+    W = np.array([[1, 0, 0, 0, 2, 3, -1, 5]], np.int64)
+    model = IntModel(4, [IntLayer(W, np.zeros(1, np.int64), 0, False, 0)])
+    net = build_network(model, pdk, "m", ArithOptions(chain=4, local_inverters=True))
+    assert any(not t.module.instances for t in net.templates.values())
+    with pytest.raises(LayoutgenError, match="has no cells"):
+        layer_array(net, 0, pdk, PinAccess(pdk, None), 0.3)

@@ -97,6 +97,9 @@ def tile_layout(name: str, module: Module, frame: TileFrame, ports: TilePorts, p
                 anneal: int = PlaceOptions().anneal) -> MacroLayout:
     """Place and route `module` in `frame`; every port on its slot, every feed-through drawn.
     anneal: detailed-placement moves per cell (another value gives another placement to try)."""
+    if not module.instances:
+        raise LayoutgenError(f"tile {name} has no cells (its outgoing bits are its incoming ones); the array "
+                             f"layout cannot lay out wire-only tiles yet: build this model without the array")
     tech = pdk.tech
     design = Design(module.name, pdk.library)
     design.add_module(module)
@@ -113,8 +116,7 @@ def tile_layout(name: str, module: Module, frame: TileFrame, ports: TilePorts, p
             anchors[net_ids[mnet]] = (grid.x(frame.chain_cols[slot]) / width, fy)
     pl = place(design, pdk, pdk_root=pdk_root,
                options=PlaceOptions(tight=True, core_size=(frame.rows, frame.sites), anneal=anneal,
-                                    anchors=tuple((n, fx, fy) for n, (fx, fy) in sorted(anchors.items())))
-               ) if module.instances else None
+                                    anchors=tuple((n, fx, fy) for n, (fx, fy) in sorted(anchors.items()))))
     rail = PowerOptions().rail_width_nm
     for b in range(frame.rows + 1):
         grid.block_box("met1", (0, b * row - rail // 2, width, b * row + rail // 2), tech)
@@ -128,13 +130,12 @@ def tile_layout(name: str, module: Module, frame: TileFrame, ports: TilePorts, p
     for i in frame.chain_cols:
         grid.n2[i, bottom_end] = grid.n2[i, top_end] = BLOCKED
     try:
-        terms = logic_terminals(pl, access, grid) if pl is not None else []
+        terms = logic_terminals(pl, access, grid)
     except PlacementError:
         raise
     except LayoutgenError as exc:  # a pin with no way out between the feed-throughs: the frame is too tight
         raise PlacementError(f"tile {name}: {exc}") from None
-    if pl is not None:
-        block_cell_met1(grid, pl, terms, access, tech)
+    block_cell_met1(grid, pl, terms, access, tech)
     port_terms: list[Terminal] = []
     shapes: list[Shape] = []
     m3w = tech.routing["met3"].width_nm // 2
