@@ -29,6 +29,11 @@ from layoutgen.verify.drc import run_drc  # noqa: E402
 from layoutgen.verify.lvs import run_lvs  # noqa: E402
 
 
+def _span(values) -> str:
+    v = sorted(values)
+    return f"{v[0]}" if v[0] == v[-1] else f"{v[0]}-{v[-1]}"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("model")
@@ -48,7 +53,7 @@ def main() -> None:
           f"{len(net.templates)} distinct ({time.perf_counter() - t:.1f} s)")
     access = PinAccess(pdk, None)
     layers = range(len(model.layers)) if args.layers == "all" else [int(v) for v in args.layers.split(",")]
-    print("| layer | tiles | distinct | frame rows x sites | tile P&R s | s per distinct tile | array um | "
+    print("| layer | tiles | distinct | frame rows x sites (per row / column) | tile P&R s | s per distinct tile | array um | "
           "cell util | DRC s | LVS s | result |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for layer in layers:
@@ -56,7 +61,7 @@ def main() -> None:
         arr = layer_array(net, layer, pdk, access, args.utilization, route_options=RouteOptions(met4=args.met4))
         pr = time.perf_counter() - t
         w, h = arr.size_nm
-        width_um, height_um = arr.n_blocks * w / 1000, arr.n_groups * h / 1000
+        width_um, height_um = w / 1000, h / 1000
         area = sum(pdk.library[i.master].area_um2 for i in net.module.instances
                    if net.cell_tile.get(i.name) is not None and net.places[net.cell_tile[i.name]][0] == layer)
         with tempfile.TemporaryDirectory() as tmp:
@@ -71,7 +76,7 @@ def main() -> None:
             lvs = run_lvs(path, design, pdk, power=False)
             lvs_s = time.perf_counter() - t
         n_tiles = len(arr.places)
-        print(f"| {layer} | {n_tiles} | {len(arr.tiles)} | {arr.frame.rows} x {arr.frame.sites} | {pr:.1f} | "
+        print(f"| {layer} | {n_tiles} | {len(arr.tiles)} | {_span(f.rows for f in arr.row_frames)} x {_span(f.sites for f in arr.col_frames)} | {pr:.1f} | "
               f"{pr / len(arr.tiles):.2f} | {width_um:.0f} x {height_um:.0f} | "
               f"{area / (width_um * height_um):.2f} | {drc_s:.1f} | {lvs_s:.1f} | "
               f"DRC {drc.total}, LVS {'match' if lvs.match else 'MISMATCH'} |", flush=True)

@@ -9,6 +9,7 @@ that their ports meet at the frame edges (LVS checks it).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import gdstk
@@ -22,7 +23,7 @@ from .macros import MacroLayout
 from .pinaccess import PinAccess
 from .place import PlacementError
 from .power import PowerOptions
-from .tiles import TileFrame, TilePorts, tile_frame, tile_layout
+from .tiles import TileFrame, TilePorts, sized_frame, tile_frame, tile_layout
 from .vias import Shape
 
 
@@ -30,25 +31,45 @@ from .vias import Shape
 # router's negotiation inside a small frame can stall on two nets over one met3 node)
 FRAME_SCALES = (1.0, 0.85, 0.7)
 TILE_ANNEALS = (1000, 3000, 300)  # detailed placements tried for a tile in one frame
+FEEDTHROUGH_ROWS_PER_BIT = 0.8  # cell rows a group row keeps per input bit at least (two rail-side met3 rows each)
 
 
 @dataclass(frozen=True)
 class LayerArray:
     layer: int
-    frame: TileFrame
+    row_frames: tuple[TileFrame, ...]  # per group row: its height and feed-throughs (every tile of the row)
+    col_frames: tuple[TileFrame, ...]  # per block column: its width and carry-save columns (every tile of it)
     word_bits: int  # bits per input word: input-bit slot = place in the group * word_bits + bit
     width: int  # the layer's carry-save width w: carry-save slot = neuron in block * 2w + 2 * column + k
-    n_groups: int
-    n_blocks: int
-    tiles: dict[int, MacroLayout]  # template id -> its layout
+    tiles: dict[tuple[int, int, int], MacroLayout]  # (template id, group row, block column) -> its layout
     places: tuple[tuple[int, int, int], ...]  # (template id, group row, block column) of every tile of the layer
     site_nm: int  # the PDK's site width and row height
     row_nm: int
 
     @property
+    def n_groups(self) -> int:
+        return len(self.row_frames)
+
+    @property
+    def n_blocks(self) -> int:
+        return len(self.col_frames)
+
+    def frame(self, g: int, b: int) -> TileFrame:
+        """The frame of the tile in group row g and block column b."""
+        r, c = self.row_frames[g], self.col_frames[b]
+        return TileFrame(r.rows, c.sites, r.bit_rows, c.chain_cols)
+
+    def origin_nm(self, g: int, b: int) -> tuple[int, int]:
+        """Lower-left corner of that tile in the array (group row 0 at the top)."""
+        x = sum(f.sites for f in self.col_frames[:b]) * self.site_nm
+        y = sum(f.rows for f in self.row_frames[g + 1:]) * self.row_nm
+        return x, y
+
+    @property
     def size_nm(self) -> tuple[int, int]:
-        """A frame's width and height."""
-        return self.frame.sites * self.site_nm, self.frame.rows * self.row_nm
+        """The whole array's width and height."""
+        return (sum(f.sites for f in self.col_frames) * self.site_nm,
+                sum(f.rows for f in self.row_frames) * self.row_nm)
 
 
 def chain_slots(per_neuron: list[list[tuple[int, int]]], width: int) -> dict[int, int]:
@@ -75,34 +96,63 @@ def tile_ports(tmpl: TileTemplate, word_bits: int, width: int) -> TilePorts:
 
 def layer_array(net: ChainNetwork, layer: int, pdk: Pdk, access: PinAccess, utilization: float,
                 pdk_root=None, route_options: RouteOptions = RouteOptions(met4=False)) -> LayerArray:
-    """Place and route every distinct tile of `layer` in one frame sized for the largest of them."""
-    tids = sorted({tid for (tid, _p), (li, _g, _j) in zip(net.stamps, net.places) if li == layer})
-    if not tids:
+    """Place and route every tile of `layer`. Each group row gets the height and each block column the
+    width its own tiles need (`row_and_column_frames`), so a small tile does not pay for the largest."""
+    places = tuple((tid, g, j0 // net.block) for (tid, _p), (li, g, j0) in zip(net.stamps, net.places) if li == layer)
+    if not places:
         raise ValueError(f"layer {layer} has no tiles")
-    tmpls = {t: net.templates[t] for t in tids}
+    tmpls = {t: net.templates[t] for t, _g, _b in places}
     abstracts = pdk.cell_abstracts(pdk_root)
     site = pdk.tech.site.width_nm
-    cell_sites = max(sum(-(-abstracts.macro(i.master).width_nm // site) for i in t.module.instances)
-                     for t in tmpls.values())
-    width = tmpls[tids[0]].key[-1]
+    cells = {t: sum(-(-abstracts.macro(i.master).width_nm // site) for i in tm.module.instances)
+             for t, tm in tmpls.items()}
+    width = next(iter(tmpls.values())).key[-1]
     word_bits = max(len(shape[0]) for t in tmpls.values() for shape in t.key[3])
+    n_bits, n_chain = net.groups[layer] * word_bits, net.block * 2 * width
     failed = None
     for scale in FRAME_SCALES:
-        frame = tile_frame(pdk, net.groups[layer] * word_bits, net.block * 2 * width, cell_sites, utilization * scale)
+        rows, cols = row_and_column_frames(pdk, places, cells, n_bits, n_chain, utilization * scale)
+        arr = LayerArray(layer, rows, cols, word_bits, width, {}, places, site, pdk.tech.site.height_nm)
         try:
-            tiles = {t: _tile(f"{net.module.name}_tile{t}", tmpls[t], frame, word_bits, width, pdk, access, pdk_root,
-                              route_options) for t in tids}
-            break
-        except PlacementError as exc:  # one frame for the whole layer: a larger one for every tile
+            for tid, g, b in places:  # a template laid out once per frame it sits in
+                key = (tid, rows[g].rows, cols[b].sites)
+                if key not in arr.tiles:
+                    arr.tiles[key] = _tile(f"{net.module.name}_tile{tid}_{key[1]}x{key[2]}", tmpls[tid], arr.frame(g, b),
+                                           word_bits, width, pdk, access, pdk_root, route_options)
+            return arr
+        except PlacementError as exc:  # every frame of the layer a size larger
             failed = exc
-    else:
-        raise PlacementError(f"layer {layer}: {failed} (frames down to utilization "
-                             f"{utilization * FRAME_SCALES[-1]:.2f} tried)")
-    places = tuple((tid, g, j0 // net.block) for (tid, _p), (li, g, j0) in zip(net.stamps, net.places) if li == layer)
-    n_in = max(g for _t, g, _b in places) + 1
-    n_blocks = max(b for _t, _g, b in places) + 1
-    return LayerArray(layer, frame, word_bits, width, n_in, n_blocks, tiles, places,
-                      pdk.tech.site.width_nm, pdk.tech.site.height_nm)
+    raise PlacementError(f"layer {layer}: {failed} (frames down to utilization "
+                         f"{utilization * FRAME_SCALES[-1]:.2f} tried)")
+
+
+def row_and_column_frames(pdk: Pdk, places, cells: dict[int, int], n_bits: int, n_chain: int, utilization: float
+                          ) -> tuple[tuple[TileFrame, ...], tuple[TileFrame, ...]]:
+    """Rows per group row and sites per block column such that every tile gets at least the sites
+    its cells need at `utilization`: the common frame of the largest tile first, then each column as
+    narrow and each row as low as its own tiles allow (two passes)."""
+    pitch = pdk.tech.tap.max_tap_pitch_nm // pdk.tech.site.width_nm
+    base = tile_frame(pdk, n_bits, n_chain, max(cells.values()), utilization)
+    n_g = max(g for _t, g, _b in places) + 1
+    n_b = max(b for _t, _g, b in places) + 1
+    need = {(g, b): math.ceil(cells[t] / utilization) for t, g, b in places}
+    # a row keeps rail-side met3 rows free beside its feed-throughs: at two per cell row the pins of a
+    # low row found no way up (digits layer 1, 64 bits in 38 rows)
+    # and a column two sites per carry-save port: the ports' kept met2 nodes fill the bottom and top cell
+    # rows, whose pins found no stub when the ports stood on every second column (digits layer 1)
+    min_rows, min_sites = math.ceil(n_bits * FEEDTHROUGH_ROWS_PER_BIT), 2 * n_chain + 4
+    rows = [base.rows] * n_g
+    sites = [base.sites] * n_b
+    for _ in range(2):
+        for b in range(n_b):
+            s = max([-(-need[g, bb] // rows[g]) for g, bb in need if bb == b] + [min_sites])
+            sites[b] = s + math.ceil(s / pitch)  # room for the taps
+        for g in range(n_g):
+            rows[g] = max([-(-need[gg, b] * (pitch + 1) // (pitch * sites[b])) for gg, b in need if gg == g]
+                          + [min_rows, 2])
+    row_frames = tuple(sized_frame(pdk, r, base.sites, n_bits, n_chain) for r in rows)
+    col_frames = tuple(sized_frame(pdk, base.rows, s, n_bits, n_chain) for s in sites)
+    return row_frames, col_frames
 
 
 def _tile(name, tmpl, frame, word_bits, width, pdk, access, pdk_root, route_options) -> MacroLayout:
@@ -117,7 +167,7 @@ def _tile(name, tmpl, frame, word_bits, width, pdk, access, pdk_root, route_opti
 
 
 def array_library(arr: LayerArray, pdk: Pdk, top: str, pdk_root=None) -> gdstk.Library:
-    """The layer's array alone as a GDS library: one cell per distinct tile, referenced at its places
+    """The layer's array alone as a GDS library: one cell per laid-out tile, referenced at its places
     (row 0 at the top), and the met1 rails along every row boundary."""
     source = CellSource(pdk.library.name, pdk_root)
     std: dict[str, gdstk.Cell] = {}
@@ -128,21 +178,21 @@ def array_library(arr: LayerArray, pdk: Pdk, top: str, pdk_root=None) -> gdstk.L
     lib = gdstk.Library(top, unit=1e-6, precision=1e-9)
     add_standard_cells(lib, std)
     cells = {}
-    for tid in sorted(arr.tiles):
-        lay = arr.tiles[tid]
+    for key in sorted(arr.tiles):
+        lay = arr.tiles[key]
         cell = gdstk.Cell(lay.name)
         _add_cells(cell, lay.placement, std)
         add_shapes(cell, pdk, lay.shapes)
-        cells[tid] = cell
+        cells[key] = cell
         lib.add(cell)
     cell = gdstk.Cell(top)
-    w, h = arr.size_nm
     for tid, g, b in arr.places:
-        cell.add(gdstk.Reference(cells[tid], (b * w * 1e-3, (arr.n_groups - 1 - g) * h * 1e-3)))
+        x, y = arr.origin_nm(g, b)
+        cell.add(gdstk.Reference(cells[tid, arr.row_frames[g].rows, arr.col_frames[b].sites], (x * 1e-3, y * 1e-3)))
     rail = PowerOptions().rail_width_nm
-    rows = arr.n_groups * arr.frame.rows
-    add_shapes(cell, pdk, tuple(Shape("met1", (0, r * arr.row_nm - rail // 2, arr.n_blocks * w, r * arr.row_nm + rail // 2))
-                                for r in range(rows + 1)))
+    width, height = arr.size_nm
+    add_shapes(cell, pdk, tuple(Shape("met1", (0, r * arr.row_nm - rail // 2, width, r * arr.row_nm + rail // 2))
+                                for r in range(height // arr.row_nm + 1)))
     lib.add(cell)
     return lib
 
@@ -195,10 +245,10 @@ def array_netlist(net: ChainNetwork, arr: LayerArray, pdk: Pdk, cell: gdstk.Cell
 def bit_track_y(arr: LayerArray, pdk: Pdk, group: int, slot: int) -> int:
     """y (nm, array coordinates) of the feed-through of input-bit `slot` in group row `group`."""
     m3 = pdk.tech.routing["met3"]
-    return (arr.n_groups - 1 - group) * arr.size_nm[1] + m3.track_offset_nm + arr.frame.bit_rows[slot] * m3.track_pitch_nm
+    return arr.origin_nm(group, 0)[1] + m3.track_offset_nm + arr.row_frames[group].bit_rows[slot] * m3.track_pitch_nm
 
 
 def chain_port_x(arr: LayerArray, pdk: Pdk, block: int, slot: int) -> int:
     """x (nm, array coordinates) of carry-save `slot`'s met2 column in block column `block`."""
     m2 = pdk.tech.routing["met2"]
-    return block * arr.size_nm[0] + m2.track_offset_nm + arr.frame.chain_cols[slot] * m2.track_pitch_nm
+    return arr.origin_nm(0, block)[0] + m2.track_offset_nm + arr.col_frames[block].chain_cols[slot] * m2.track_pitch_nm

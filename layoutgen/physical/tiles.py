@@ -65,7 +65,6 @@ def tile_frame(pdk: Pdk, n_bits: int, n_chain: int, cell_sites: int, utilization
     of `n_chain` carry-save slots (spread over the width) and room for `cell_sites` sites of cells at
     `utilization` (taps added)."""
     tech = pdk.tech
-    tracks = tech.site.height_nm // tech.routing["met3"].track_pitch_nm
     pitch = tech.tap.max_tap_pitch_nm // tech.site.width_nm
     need = math.ceil(cell_sites / utilization)
     rows = max(2, -(-n_bits // 2))
@@ -73,8 +72,16 @@ def tile_frame(pdk: Pdk, n_bits: int, n_chain: int, cell_sites: int, utilization
     if sites > 2 * pitch:  # frames taller than wide route badly: grow the rows instead
         rows = max(rows, math.ceil(math.sqrt(need * tech.site.width_nm / tech.site.height_nm)))
         sites = max(-(-need // rows), n_chain + 4, 8)
+    return sized_frame(pdk, rows, sites + math.ceil(sites / pitch), n_bits, n_chain)  # room for the taps
+
+
+def sized_frame(pdk: Pdk, rows: int, sites: int, n_bits: int, n_chain: int) -> TileFrame:
+    """A frame of (at least) `rows` (made even) x `sites` with its feed-throughs and carry-save columns:
+    the feed-throughs depend only on the rows and the columns only on the sites, so frames of one
+    height line up along a row of tiles and frames of one width along a column."""
+    tech = pdk.tech
+    tracks = tech.site.height_nm // tech.routing["met3"].track_pitch_nm
     rows += rows % 2
-    sites += math.ceil(sites / pitch)  # room for the taps
     # spread over the height: the pins of the cells that read the bits are spread too
     candidates = feedthrough_rows(rows, tracks)
     bit_rows = tuple(candidates[(q * len(candidates)) // max(n_bits, 1)] for q in range(n_bits))
