@@ -60,12 +60,22 @@ class TileTemplate:
     si_nets: list[list[int]]  # per neuron: template nets of the incoming carry-save bits, in si_cols order
     so: list[list[tuple[int, int]]]  # per neuron: (column, template net) of every outgoing bit
     constants: tuple[int, ...]  # per neuron: its value = sum(so bits) + constant (mod 2**w)
-    n_adders: int = 0  # subexpressions shared by the tile's neurons
+
+    @property
+    def shapes(self) -> tuple:
+        """The input words' shapes (word_shape), in port order."""
+        return self.key[3]
+
+    @property
+    def width(self) -> int:
+        """The carry-save width w the tile works modulo 2**w in."""
+        return self.key[-1]
 
 
 @dataclass
 class LayerTiles:
-    """Per-layer figures in the shape compile_model's report expects (`n_adders`: subexpressions)."""
+    """Per-layer figures in the shape compile_model's report expects (`n_adders`: shared subexpressions,
+    none in chained tiles)."""
 
     n_adders: int
     tiles: int
@@ -194,7 +204,7 @@ def tile_template(name: str, key: tuple, positions: tuple[int, ...], weights: np
         so.append([(c, net) for c, col in enumerate(cols) for _t, net in col])
         constants.append(const % (1 << width))
     module.add_port("so", "output", [net for outs in so for _c, net in outs])
-    return TileTemplate(key, positions, si_cols, module, x_nets, si_nets, so, tuple(constants), graph.n_adders)
+    return TileTemplate(key, positions, si_cols, module, x_nets, si_nets, so, tuple(constants))
 
 
 def _stamp(ctx: ArithContext, tmpl: TileTemplate, inputs: list[Word], si: list[list[int]], prefix: str,
@@ -260,7 +270,6 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
         groups.append(k)
         carry: list[list[tuple[int, int]]] = [[] for _ in range(n_out)]  # per neuron: (column, net) leaving its last tile
         consts = [int(v) for v in layer.b]
-        adders = 0
         for j0 in range(0, n_out, c):
             block = list(range(j0, min(j0 + c, n_out)))
             for g in range(-(-n_in // k)):
@@ -286,7 +295,6 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
                 stamps.append((tid, prefix))
                 places.append((li, g, j0))
                 stamp_outs.append(outs)
-                adders += tmpl.n_adders
                 for j, out, const in zip(block, outs, tmpl.constants):
                     carry[j] = out
                     consts[j] += const
@@ -302,7 +310,7 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
             outputs.append(requantize(ctx, acc, int(layer.shift), bool(layer.relu), int(layer.out_bits)))
             ctx.tag_since(n0, PlaceTag(li, float(j), -1))
         words = outputs
-        per_layer.append(LayerTiles(adders, len(stamps) - sum(p.tiles for p in per_layer)))
+        per_layer.append(LayerTiles(0, len(stamps) - sum(p.tiles for p in per_layer)))
     width = output_width(model) or max(w.width + (0 if w.signed else 1) for w in words)
     y_bits: list[int] = []
     for w in words:

@@ -106,8 +106,8 @@ def layer_array(net: ChainNetwork, layer: int, pdk: Pdk, access: PinAccess, util
     site = pdk.tech.site.width_nm
     cells = {t: sum(-(-abstracts.macro(i.master).width_nm // site) for i in tm.module.instances)
              for t, tm in tmpls.items()}
-    width = next(iter(tmpls.values())).key[-1]
-    word_bits = max(len(shape[0]) for t in tmpls.values() for shape in t.key[3])
+    width = next(iter(tmpls.values())).width
+    word_bits = max(len(bits) for t in tmpls.values() for bits, _signed in t.shapes)
     n_bits, n_chain = net.groups[layer] * word_bits, net.block * 2 * width
     failed = None
     for scale in FRAME_SCALES:
@@ -230,15 +230,12 @@ def array_netlist(net: ChainNetwork, arr: LayerArray, pdk: Pdk, cell: gdstk.Cell
         last[j0] = s if j0 not in last or g > net.places[last[j0]][1] else last[j0]
     for j0, s in sorted(last.items()):
         b = j0 // net.block
-        for q, outs in enumerate(net.outs[s]):
-            slots = chain_slots([[(c, e) for e, (c, _n) in enumerate(outs)]], arr.width)
-            for slot, (_c, n) in zip(slots.values(), outs):
-                if local(n) in ported:
-                    continue
-                ported.add(local(n))
-                slot += q * 2 * arr.width
-                sub.add_port(f"y{b}_{slot}", "output", [local(n)])
-                add_label(cell, pdk, f"y{b}_{slot}", "met2", chain_port_x(arr, pdk, b, slot), pdk.tech.site.width_nm // 4)
+        for n, slot in chain_slots(net.outs[s], arr.width).items():
+            if local(n) in ported:
+                continue
+            ported.add(local(n))
+            sub.add_port(f"y{b}_{slot}", "output", [local(n)])
+            add_label(cell, pdk, f"y{b}_{slot}", "met2", chain_port_x(arr, pdk, b, slot), pdk.tech.site.width_nm // 4)
     return Design(top, pdk.library, {top: sub})
 
 

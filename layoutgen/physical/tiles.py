@@ -174,7 +174,7 @@ def tile_layout(name: str, module: Module, frame: TileFrame, ports: TilePorts, p
                              f"{frame.rows} x {frame.sites} frame; give the array a lower utilization")
     routes = dict(result.routes)
     shapes = list(route_shapes(result, tech)) + shapes
-    return MacroLayout(name, pl, routes, tuple(terms), tuple(port_terms), tuple(shapes), 0.0,
+    return MacroLayout(name, pl, routes, tuple(terms), tuple(port_terms), tuple(shapes), pl.utilization,
                        (grid.x0, grid.y0), frozenset())
 
 
