@@ -24,8 +24,9 @@ MODELS = {
 }
 
 
-def _pipelined(pdk, model, chain: int, depth: float, block: int = 1):
-    net = build_network(model, pdk, "m", ArithOptions(chain=chain, chain_block=block, local_inverters=True))
+def _pipelined(pdk, model, chain: int, depth: float, block: int = 1, uniform: bool = False):
+    net = build_network(model, pdk, "m", ArithOptions(chain=chain, chain_block=block, local_inverters=True,
+                                                      chain_uniform=uniform))
     pipe = insert_registers(net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, depth,
                             groups=net.cell_tile)
     design = Design("m", pdk.library, {"m": net.module})
@@ -135,3 +136,48 @@ def test_chain_bits_caps_the_inputs_of_a_tile(pdk):
                             groups=net.cell_tile)
     design = Design("m", pdk.library, {"m": net.module})
     assert _exact(model, net, pipe, design, n=300)
+
+
+def _whole_words(net) -> bool:
+    """Every tile leaves two bits in every column of its layer's width; every tile but a block's
+    first takes them in."""
+    for t in net.templates.values():
+        full = tuple(c for c in range(t.width) for _ in range(2))
+        if any(tuple(c for c, _n in outs) != full for outs in t.so):
+            return False
+        if any(cols not in ((), full) for cols in t.si_cols):
+            return False
+    return True
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.parametrize("chain,block", [(4, 1), (8, 3)])
+def test_uniform_tiles_are_bit_exact_with_whole_carry_words(pdk, name, chain, block):
+    model = random_int_model(**MODELS[name])
+    net, pipe, design = _pipelined(pdk, model, chain, 14.0, block, uniform=True)
+    assert net.uniform and _whole_words(net)
+    assert _exact(model, net, pipe, design)
+    assert pipe.groups_cut == 0 and _tiles_whole(net, design)
+
+
+def test_uniform_tiles_repeat_across_input_groups(pdk):
+    # each neuron's weights are one 4-input pattern repeated over three input groups
+    rows = np.array([[1, -1, 0, 1], [0, 1, 1, -1], [1, -1, 0, 1]], np.int64)
+    W = np.tile(rows, (1, 3))
+    model = IntModel(4, [IntLayer(W, np.array([3, -5, 0], np.int64), 0, False, 0)])
+    plain, _p, _d = _pipelined(pdk, model, 4, 14.0)
+    net, pipe, design = _pipelined(pdk, model, 4, 14.0, uniform=True)
+    # a block's first tile takes no carry-save word, the others the whole one: two templates per pattern
+    assert len(net.stamps) == 9 and len(net.templates) == 4
+    assert len(plain.templates) > len(net.templates)  # without whole words the carry shapes differ
+    assert _exact(model, net, pipe, design, n=300)
+
+
+def test_uniform_tiles_need_no_ripple_through_the_passing_columns(pdk):
+    # one input bit: most columns of a tile hold only the incoming pair and a carry from below;
+    # full adders there would ripple up the whole width
+    W = np.array([[1] * 8 + [-1] * 8], np.int64)
+    model = IntModel(1, [IntLayer(W, np.array([0], np.int64), 0, False, 0)])
+    net, pipe, design = _pipelined(pdk, model, 2, 3.0, uniform=True)
+    assert pipe.groups_cut == 0 and _tiles_whole(net, design)
+    assert _exact(model, net, pipe, design, n=50)

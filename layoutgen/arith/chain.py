@@ -91,6 +91,9 @@ class ChainNetwork(CombinationalNetwork):
     layer_inputs: list[list[tuple[int, ...]]] = field(default_factory=list)  # per layer: its input words' bits
     groups: list[int] = field(default_factory=list)  # per layer: inputs per tile (the array's row height in inputs)
     block: int = 1  # neurons per tile (the array's column width in neurons)
+    # every tile but a block's first takes the whole carry-save word (two bits per column) and every
+    # tile leaves it: a tile is then its weights and input shapes only, wherever it sits
+    uniform: bool = False
 
     def stats(self) -> dict:
         """Tiles stamped, distinct tiles, their cells, the reuse ratio."""
@@ -112,8 +115,9 @@ def word_shape(word: Word) -> tuple:
 
 
 def _reduce(ctx: ArithContext, cols: list[list[tuple[float, int]]]) -> None:
-    """Full adders on each column's earliest bits until it holds at most two; the top column keeps
-    only its parity (its carries would leave the width), so it is reduced with XORs."""
+    """Full adders on each column's earliest bits until it holds at most two (a half adder where the
+    incoming pair meets a late carry); the top column keeps only its parity (its carries would leave
+    the width), so it is reduced with XORs."""
     top = len(cols) - 1
     for c, col in enumerate(cols):
         col.sort()
@@ -122,6 +126,17 @@ def _reduce(ctx: ArithContext, cols: list[list[tuple[float, int]]]) -> None:
                 (_, a), (_, b) = col[:2]
                 del col[:2]
                 _insert(col, ctx, ctx.xor(a, b))
+                continue
+            if len(col) == 3 and col[0][0] >= LATE and col[2][0] > col[1][0]:
+                # the third bit comes late (a carry from the column below): a half adder on the two
+                # early ones leaves two bits without waiting for it. A full adder would wait, and where
+                # a column holds only the incoming pair and that carry, carries would ripple up the
+                # columns (a tile then as deep as its width)
+                (_, a), (_, b) = col[:2]
+                del col[:2]
+                s, cy = ctx.ha(a, b)
+                _insert(col, ctx, s)
+                _insert(cols[c + 1], ctx, cy)
                 continue
             (_, a), (_, b), (_, d) = col[:3]
             del col[:3]
@@ -143,9 +158,10 @@ def word_range(shape: tuple) -> tuple[int, int]:
 
 def tile_template(name: str, key: tuple, positions: tuple[int, ...], weights: np.ndarray, shapes: tuple,
                   si_cols: tuple[tuple[int, ...], ...], width: int, library: CellLibrary, delays: dict,
-                  recoding: str, local_inverters: bool) -> TileTemplate:
+                  recoding: str, local_inverters: bool, uniform: bool = False) -> TileTemplate:
     """Build one tile: for each of its neurons n, sum of weights[n, i] * x_i plus n's incoming
-    carry-save bits (columns si_cols[n]), modulo 2**width, as at most two bits per column.
+    carry-save bits (columns si_cols[n]), modulo 2**width, as at most two bits per column (uniform:
+    exactly two, so that every tile of the layer has the same outgoing ports).
 
     No subexpressions are shared inside a tile: each would be a ripple-carry word, and a tile must fit
     one pipeline stage (digits, 16 inputs x 4 neurons, stage depth 12: with sharing 21,787 cells but 14
@@ -201,6 +217,9 @@ def tile_template(name: str, key: tuple, positions: tuple[int, ...], weights: np
         for c, net in zip(cols_n, nets):
             cols[c].append((LATE, net))
         _reduce(ctx, cols)
+        if uniform:  # every column leaves exactly two bits, the missing ones tied to 0
+            for col in cols:
+                col += [(0.0, ctx.net_of(ZERO))] * (2 - len(col))
         so.append([(c, net) for c, col in enumerate(cols) for _t, net in col])
         constants.append(const % (1 << width))
     module.add_port("so", "output", [net for outs in so for _c, net in outs])
@@ -247,6 +266,7 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
     """The model with each layer as an array of tiles of `options.chain` inputs by `options.chain_block`
     neurons, chained down each neuron's column (one flat module)."""
     c = max(1, options.chain_block)
+    uniform = options.chain_uniform
     groups: list[int] = []
     ctx, x_nets, words = new_top(model, pdk, top, options)
     module, delays = ctx.b.module, ctx.delays
@@ -267,6 +287,7 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
         width = max(width_for_range(int(a), int(b)) for a, b in zip(lo, hi))
         shapes = [word_shape(w) for w in words]
         k = chain_group(options, max(len(w.bits) for w in words))
+        full = tuple(col for col in range(width) for _ in range(2))
         groups.append(k)
         carry: list[list[tuple[int, int]]] = [[] for _ in range(n_out)]  # per neuron: (column, net) leaving its last tile
         consts = [int(v) for v in layer.b]
@@ -280,13 +301,18 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
                 used = [i for q, i in enumerate(cols) if Wb[:, q].any()]
                 Wb = W[np.ix_(block, used)]
                 positions = tuple(i - g * k for i in used)
-                si_cols = tuple(tuple(col for col, _n in carry[j]) for j in block)
+                if uniform:  # the whole carry-save word, once the block's first tile has started it
+                    started = any(carry[j] for j in block)
+                    si_cols = tuple(full if started else () for _j in block)
+                else:
+                    si_cols = tuple(tuple(col for col, _n in carry[j]) for j in block)
                 key = (li, positions, tuple(map(tuple, Wb.tolist())), tuple(shapes[i] for i in used), si_cols, width)
                 tid = by_key.get(key)
                 if tid is None:
                     tid = by_key[key] = len(templates)
                     templates[tid] = tile_template(f"tile_{tid}", key, positions, Wb, key[3], si_cols, width,
-                                                   pdk.library, delays, options.recoding, options.local_inverters)
+                                                   pdk.library, delays, options.recoding, options.local_inverters,
+                                                   uniform)
                 tmpl = templates[tid]
                 prefix = f"{TILE_PREFIX}{li}_{g}_{j0}_"
                 n0 = ctx.n_cells()
@@ -316,4 +342,5 @@ def build_chain_network(model, pdk: Pdk, top: str, options: ArithOptions) -> Cha
     for w in words:
         fill = w.bits[-1] if w.signed else ZERO
         y_bits.extend(list(w.bits[:width]) + [fill] * (width - w.width))
-    return ChainNetwork(module, ctx, x_nets, y_bits, width, per_layer, templates, stamps, cell_tile, places, stamp_outs, layer_inputs, groups, c)
+    return ChainNetwork(module, ctx, x_nets, y_bits, width, per_layer, templates, stamps, cell_tile, places, stamp_outs,
+                        layer_inputs, groups, c, uniform)

@@ -36,6 +36,9 @@ class ArithOptions:
     chain: int = 0
     chain_block: int = 1  # neurons per chained tile
     chain_bits: int = 0  # at most this many input bits per chained tile (fewer inputs for wide words); 0: no cap
+    # every chained tile passes the whole carry-save word (two bits per column, unused ones tied to 0),
+    # so identical weights make one tile on any input group: the array lays it out once
+    chain_uniform: bool = False
 
 
 AUTO_GROUP_LIMIT = 64
