@@ -77,7 +77,7 @@ def test_tile_that_does_not_fit_its_frame_is_refused(pdk):
     tmpl = net.templates[0]
     frame = TileFrame(2, 20, tuple(range(0, 8)), tuple(range(2, 12)))
     with pytest.raises(PlacementError, match="do not fit in its 2 x 20 site frame"):
-        tile_layout("t", tmpl.module, frame, TilePorts({}, {}, {}), pdk, PinAccess(pdk, None))
+        tile_layout("t", tmpl.module, frame, TilePorts({}, (), ()), pdk, PinAccess(pdk, None))
 
 
 def test_layer_gets_a_larger_frame_when_a_tile_does_not_route(pdk, monkeypatch):
@@ -98,7 +98,7 @@ def test_layer_gets_a_larger_frame_when_a_tile_does_not_route(pdk, monkeypatch):
     arr = layer_array(net, 0, pdk, PinAccess(pdk, None), 0.3)
     assert [a for _s, a in calls[:3]] == list(array.TILE_ANNEALS)  # every placement tried first
     assert calls[-1][0] > calls[0][0]  # then the layer's frames, tile 1's included, grew
-    assert {t for t, _g, _b in arr.places} == {t for t, _r, _s in arr.tiles}
+    assert {name for name, _g, _b in arr.places} == set(arr.tiles)
 
 
 def test_wire_only_tile_is_refused_with_a_clear_message(pdk):
@@ -111,3 +111,35 @@ def test_wire_only_tile_is_refused_with_a_clear_message(pdk):
     assert any(not t.module.instances for t in net.templates.values())
     with pytest.raises(LayoutgenError, match="has no cells"):
         layer_array(net, 0, pdk, PinAccess(pdk, None), 0.3)
+
+
+def _uniform_model() -> IntModel:
+    # 4 neurons x 4 input groups of 4: two weight patterns repeat down and across the array; neuron 1
+    # skips group 2 (a tile that only passes the carry-save word on) and neuron 3 starts at group 1
+    a, b, z = [1, -1, 0, 1], [0, 1, 1, -1], [0, 0, 0, 0]
+    W = np.array([a + b + a + b, b + b + z + a, a + a + a + a, z + b + b + a], np.int64)
+    return IntModel(3, [IntLayer(W, np.array([1, -2, 0, 3], np.int64), 0, False, 0)])
+
+
+def test_uniform_array_reuses_tiles_and_passes_through_empty_places(pdk, tmp_path):
+    net = build_network(_uniform_model(), pdk, "m", ArithOptions(chain=4, chain_block=1, local_inverters=True,
+                                                                 chain_uniform=True))
+    arr = layer_array(net, 0, pdk, PinAccess(pdk, None), 0.3, workers=1)
+    assert (arr.n_groups, arr.n_blocks) == (4, 4) and len(arr.places) == 16
+    # one frame for all; templates: a and b starting a column, a and b continuing one
+    assert len({f.rows for f in arr.row_frames}) == 1 and len({f.sites for f in arr.col_frames}) == 1
+    names = {n for n, _g, _b in arr.places}
+    assert sum("_tile" in n for n in names) == 4 == len(net.templates)
+    assert sum("_pass" in n for n in names) == 2  # nothing above neuron 3's first tile; the whole word below it
+    # worker processes lay the tiles out exactly as one process does
+    again = layer_array(net, 0, pdk, PinAccess(pdk, None), 0.3, workers=2)
+    one, two = (write_library(array_library(a, pdk, "core"), tmp_path / f"{k}.gds") for k, a in enumerate((arr, again)))
+    assert one.read_bytes() == two.read_bytes()
+    lib = array_library(arr, pdk, "core")
+    cell = next(c for c in lib.cells if c.name == "core")
+    design = array_netlist(net, arr, pdk, cell)
+    path = write_library(lib, tmp_path / "core.gds")
+    drc = run_drc(path, pdk, top="core")
+    assert drc.total == 0, {k: v for k, v in drc.counts.items() if v}
+    lvs = run_lvs(path, design, pdk, power=False)
+    assert lvs.match, (lvs.opens[:3], lvs.shorts[:3], lvs.other[:3])

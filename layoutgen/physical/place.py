@@ -185,7 +185,7 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
             if t is not None:
                 fx[c], fy[c] = t
         pulls = (fx, fy)
-    if cells.n_cells == 0:
+    if cells.n_cells == 0 and options.core_size is None:
         raise PlacementError(f"design {design.top} has no logic cells to place")
     abstracts = pdk.cell_abstracts(pdk_root)
     tech = pdk.tech
@@ -202,7 +202,7 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
         widths_nm.append(mac.width_nm)
     sites_of = np.array([_sites(w, site_nm, m) for w, m in zip(widths_nm, masters)], dtype=np.int64)
     w_sites = sites_of[cells.master_of]
-    maxw = int(w_sites.max())
+    maxw = int(w_sites.max(initial=1))
     if maxw >= pitch:
         raise PlacementError(f"a cell of {maxw} sites does not fit between taps {pitch} sites apart")
 
@@ -230,9 +230,13 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
         region = Region(n_rows, row_sites, site_nm, row_nm, maxw if blocks else 0)
         anchors = port_anchors(gcells, region) if options.anchors is None else {
             n: (fx * region.width_nm, fy * region.height_nm) for n, fx, fy in options.anchors}
-        row, site, level = global_place(gcells, gw, region, max_fanout=options.max_fanout,
-                                        rounds=options.rounds, strategy=options.strategy, seed=options.seed,
-                                        routability=routability, targets=pulls, anchors=anchors)
+        if cells.n_cells == 0:  # a fixed frame of taps and fill only (an array's pass-through tile)
+            row = site = np.zeros(0)
+            level = np.zeros(0, np.int64)
+        else:
+            row, site, level = global_place(gcells, gw, region, max_fanout=options.max_fanout,
+                                            rounds=options.rounds, strategy=options.strategy, seed=options.seed,
+                                            routability=routability, targets=pulls, anchors=anchors)
         if blocks:
             at = place_blocks(blocks, row[n_std:], site[n_std:], n_rows, row_sites, site_nm, row_nm)
             rows = None
@@ -244,7 +248,7 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
         else:
             rows = _legalize(row, site, w_sites, region, pitch, maxw)
         if rows is not None:
-            if options.strategy == "dataflow":
+            if options.strategy == "dataflow" and cells.n_cells:
                 if not blocks:
                     rows = _refine_rows(rows, cells, w_sites, region, pitch, options.refine, options.max_fanout)
                 fixed = {n_std + k: ((p.site + p.sites / 2.0) * site_nm, (p.row + p.rows / 2.0) * row_nm)

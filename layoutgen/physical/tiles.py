@@ -95,8 +95,9 @@ class TilePorts:
     """Which of a tile module's nets sit on which frame slot."""
 
     bits: dict[int, int]  # module net -> input-bit slot (feed-through)
-    chain_in: dict[int, int]  # module net -> carry-save slot entering at the top edge
-    chain_out: dict[int, int]  # module net -> carry-save slot leaving at the bottom edge
+    chain_in: tuple[tuple[int, int], ...]  # (module net, carry-save slot) entering at the top edge
+    chain_out: tuple[tuple[int, int], ...]  # (module net, slot) leaving at the bottom edge (a net may leave
+    # on several slots: a uniform tile's tied-off bits)
 
 
 def tile_layout(name: str, module: Module, frame: TileFrame, ports: TilePorts, pdk: Pdk, access: PinAccess,
@@ -119,7 +120,7 @@ def tile_layout(name: str, module: Module, frame: TileFrame, ports: TilePorts, p
     for mnet, slot in ports.bits.items():
         anchors[net_ids[mnet]] = (0.5, grid.y(frame.bit_rows[slot]) / height)
     for side, fy in ((ports.chain_in, 1.0), (ports.chain_out, 0.0)):
-        for mnet, slot in side.items():
+        for mnet, slot in side:
             anchors[net_ids[mnet]] = (grid.x(frame.chain_cols[slot]) / width, fy)
     pl = place(design, pdk, pdk_root=pdk_root,
                options=PlaceOptions(tight=True, core_size=(frame.rows, frame.sites), anneal=anneal,
@@ -145,7 +146,6 @@ def tile_layout(name: str, module: Module, frame: TileFrame, ports: TilePorts, p
     block_cell_met1(grid, pl, terms, access, tech)
     port_terms: list[Terminal] = []
     shapes: list[Shape] = []
-    m3w = tech.routing["met3"].width_nm // 2
     m2w = tech.routing["met2"].width_nm // 2
     for mnet, slot in sorted(ports.bits.items(), key=lambda kv: kv[1]):
         j = frame.bit_rows[slot]
@@ -153,21 +153,19 @@ def tile_layout(name: str, module: Module, frame: TileFrame, ports: TilePorts, p
         grid.n3[:, j] = net
         port_terms += [Terminal(net, 0, j, grid.y(j), (), layer=M3),
                        Terminal(net, grid.nx - 1, j, grid.y(j), (), layer=M3)]
-    for j in frame.bit_rows:  # the wire reaches both edges: the neighbours' wires continue it
-        y = grid.y(j)
-        shapes.append(Shape("met3", (0, y - m3w, width, y + m3w)))
-    for mnet, slot in ports.chain_in.items():
+    for mnet, slot in ports.chain_in:
         i = frame.chain_cols[slot]
         net = net_ids[mnet]
         grid.n2[i, top_end] = net
         port_terms.append(Terminal(net, i, top, grid.y(top), (), layer=M2_LAYER))
         shapes.append(Shape("met2", (grid.x(i) - m2w, grid.y(top), grid.x(i) + m2w, height)))
-    for mnet, slot in ports.chain_out.items():
+    for mnet, slot in ports.chain_out:
         i = frame.chain_cols[slot]
         net = net_ids[mnet]
         grid.n2[i, bottom_end] = net
         port_terms.append(Terminal(net, i, 0, grid.y(0), (), layer=M2_LAYER))
         shapes.append(Shape("met2", (grid.x(i) - m2w, 0, grid.x(i) + m2w, grid.y(0))))
+    shapes += feedthrough_shapes(frame, pdk)
     result = route(grid, terms + port_terms, options, log=log)
     if result.unrouted:
         raise PlacementError(f"tile {name}: {len(result.unrouted)} nets do not route in its "
@@ -181,3 +179,28 @@ def tile_layout(name: str, module: Module, frame: TileFrame, ports: TilePorts, p
 def _module_net_ids(design: Design) -> dict[int, int]:
     """Module net -> the placement's (flattened) net id."""
     return {k: int(n) for k, n in enumerate(flatten(design).top_nets)}
+
+
+def feedthrough_shapes(frame: TileFrame, pdk: Pdk, passing: tuple[int, ...] = ()) -> list[Shape]:
+    """Every feed-through as a met3 wire across the frame (the neighbours' wires continue it), and a
+    met2 wire from the top edge to the bottom edge on the column of each `passing` carry-save slot."""
+    tech = pdk.tech
+    m2, m3 = tech.routing["met2"], tech.routing["met3"]
+    width, height = frame.sites * tech.site.width_nm, frame.rows * tech.site.height_nm
+    out = []
+    for j in frame.bit_rows:
+        y = m3.track_offset_nm + j * m3.track_pitch_nm
+        out.append(Shape("met3", (0, y - m3.width_nm // 2, width, y + m3.width_nm // 2)))
+    for slot in passing:
+        x = m2.track_offset_nm + frame.chain_cols[slot] * m2.track_pitch_nm
+        out.append(Shape("met2", (x - m2.width_nm // 2, 0, x + m2.width_nm // 2, height)))
+    return out
+
+
+def pass_layout(name: str, frame: TileFrame, passing: tuple[int, ...], pdk: Pdk, pdk_root=None) -> MacroLayout:
+    """A frame with no logic (its tile's weights are all zero): taps and fill, the feed-throughs, and
+    the carry-save slots `passing` straight from the tile above to the tile below."""
+    design = Design(name, pdk.library)
+    design.add_module(Module(name))
+    pl = place(design, pdk, pdk_root=pdk_root, options=PlaceOptions(tight=True, core_size=(frame.rows, frame.sites)))
+    return MacroLayout(name, pl, {}, (), (), tuple(feedthrough_shapes(frame, pdk, passing)), 0.0, (0, 0), frozenset())

@@ -5,10 +5,9 @@ drc_checks.py. Results: per-rule marker counts, and optionally a KLayout marker 
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -18,6 +17,7 @@ import klayout.rdb as krdb
 
 from ..errors import LayoutgenError
 from ..pdk.tech import Rule, Tech
+from ..workers import usable_cores, worker_pool  # noqa: F401  (worker_pool: verify.both and tests use it from here)
 from .drc_checks import CHECKS, Layers, describe
 
 
@@ -94,13 +94,7 @@ def default_workers(gds_path: Path) -> int:
     """Worker processes for a layout: one per core for large files, none (in-process) for small ones."""
     if gds_path.stat().st_size < PARALLEL_MIN_BYTES:
         return 1
-    usable = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else range(os.cpu_count() or 1)
-    return max(1, len(usable))
-
-
-def worker_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool of fresh interpreters (spawned, not forked: the caller may hold gigabytes of placement data)."""
-    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    return usable_cores()
 
 
 def run_drc(gds_path: str | Path, pdk, top: str | None = None, report: str | Path | None = None,
