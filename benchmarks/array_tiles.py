@@ -6,6 +6,12 @@ against their own netlist; the periphery, i.e. input registers, bottom adders an
 is not part of it).
 
     python benchmarks/array_tiles.py examples/digits/digits.int.npz --group 16 --block 4 --utilization 0.3
+    python benchmarks/array_tiles.py random:256:-1:1 --group 4 --block 1 --uniform   # 256x256 ternary a8
+
+A model "random:N:LO:HI" is an N x N layer of seeded uniform random weights in [LO, HI] on 8-bit
+inputs (as benchmarks/cluster.py makes it). --uniform passes the whole carry-save word between tiles, so
+identical weights on any input group are one tile (layoutgen.arith.chain); --cluster K first
+vector-quantizes each layer's tiles of --group inputs to K centroids (layoutgen.cluster.lossy).
 """
 from __future__ import annotations
 
@@ -15,11 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from layoutgen.arith.layer import ArithOptions  # noqa: E402
 from layoutgen.arith.network import build_network  # noqa: E402
-from layoutgen.model import load_int_model  # noqa: E402
+from layoutgen.cluster.lossy import cluster_model  # noqa: E402
+from layoutgen.model import IntLayer, IntModel, load_int_model  # noqa: E402
 from layoutgen.pdk import load_pdk  # noqa: E402
 from layoutgen.route import RouteOptions  # noqa: E402
 from layoutgen.physical.array import array_library, array_netlist, layer_array  # noqa: E402
@@ -27,6 +36,14 @@ from layoutgen.physical.gds import write_library  # noqa: E402
 from layoutgen.physical.pinaccess import PinAccess  # noqa: E402
 from layoutgen.verify.drc import run_drc  # noqa: E402
 from layoutgen.verify.lvs import run_lvs  # noqa: E402
+
+
+def _model(spec: str):
+    if not spec.startswith("random:"):
+        return load_int_model(spec)
+    n, lo, hi = (int(v) for v in spec.split(":")[1:])
+    W = np.random.default_rng(0).integers(lo, hi + 1, (n, n)).astype(np.int64)
+    return IntModel(8, [IntLayer(W, np.zeros(n, np.int64), 0, False, 0)])
 
 
 def _span(values) -> str:
@@ -43,22 +60,30 @@ def main() -> None:
     ap.add_argument("--utilization", type=float, default=0.3)
     ap.add_argument("--layers", default="all", help="comma-separated layer indices")
     ap.add_argument("--met4", action="store_true", help="tiles route on met4 too")
+    ap.add_argument("--uniform", action="store_true", help="whole carry-save words between tiles (tiles reused)")
+    ap.add_argument("--cluster", type=int, default=0, help="K centroids per layer for tiles of --group inputs")
+    ap.add_argument("--workers", type=int, default=None, help="processes laying out tiles (default: one per core)")
     args = ap.parse_args()
     pdk = load_pdk("sky130")
-    model = load_int_model(args.model)
+    model = _model(args.model)
+    if args.cluster:
+        rng = np.random.default_rng(1)
+        calib = rng.integers(0, 1 << model.input_bits, (500, model.n_inputs))
+        model = cluster_model(model, args.cluster, calib, tile=args.group).model
     t = time.perf_counter()
     net = build_network(model, pdk, "m", ArithOptions(chain=args.group, chain_block=args.block, chain_bits=args.bits,
-                                                        local_inverters=True))
+                                                        local_inverters=True, chain_uniform=args.uniform))
     print(f"chained netlist: {len(net.module.instances)} cells, {len(net.stamps)} tiles, "
           f"{len(net.templates)} distinct ({time.perf_counter() - t:.1f} s)")
     access = PinAccess(pdk, None)
     layers = range(len(model.layers)) if args.layers == "all" else [int(v) for v in args.layers.split(",")]
-    print("| layer | tiles | distinct | frame rows x sites (per row / column) | tile P&R s | s per distinct tile | array um | "
-          "cell util | DRC s | LVS s | result |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| layer | places | distinct cells | frame rows x sites (per row / column) | tile P&R s | s per distinct cell | "
+          "array um | um2 per weight | cell util | GDS MB | DRC s | LVS s | result |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for layer in layers:
         t = time.perf_counter()
-        arr = layer_array(net, layer, pdk, access, args.utilization, route_options=RouteOptions(met4=args.met4))
+        arr = layer_array(net, layer, pdk, access, args.utilization, route_options=RouteOptions(met4=args.met4),
+                          workers=args.workers)
         pr = time.perf_counter() - t
         w, h = arr.size_nm
         width_um, height_um = w / 1000, h / 1000
@@ -69,6 +94,7 @@ def main() -> None:
             cell = next(c for c in lib.cells if c.name == "core")
             design = array_netlist(net, arr, pdk, cell)
             path = write_library(lib, Path(tmp) / "core.gds")
+            gds_mb = path.stat().st_size / 1e6
             t = time.perf_counter()
             drc = run_drc(path, pdk, top="core")
             drc_s = time.perf_counter() - t
@@ -76,9 +102,11 @@ def main() -> None:
             lvs = run_lvs(path, design, pdk, power=False)
             lvs_s = time.perf_counter() - t
         n_tiles = len(arr.places)
-        print(f"| {layer} | {n_tiles} | {len(arr.tiles)} | {_span(f.rows for f in arr.row_frames)} x {_span(f.sites for f in arr.col_frames)} | {pr:.1f} | "
-              f"{pr / len(arr.tiles):.2f} | {width_um:.0f} x {height_um:.0f} | "
-              f"{area / (width_um * height_um):.2f} | {drc_s:.1f} | {lvs_s:.1f} | "
+        weights = int(np.count_nonzero(model.layers[layer].W))
+        print(f"| {layer} | {n_tiles} | {len(arr.tiles)} | {_span(f.rows for f in arr.row_frames)} x "
+              f"{_span(f.sites for f in arr.col_frames)} | {pr:.1f} | {pr / len(arr.tiles):.2f} | "
+              f"{width_um:.0f} x {height_um:.0f} | {width_um * height_um / weights:.0f} | "
+              f"{area / (width_um * height_um):.2f} | {gds_mb:.1f} | {drc_s:.1f} | {lvs_s:.1f} | "
               f"DRC {drc.total}, LVS {'match' if lvs.match else 'MISMATCH'} |", flush=True)
 
 

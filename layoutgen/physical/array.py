@@ -22,10 +22,8 @@ from .gds import CellSource, _add_cells, add_label, add_shapes, add_standard_cel
 from .macros import MacroLayout
 from .pinaccess import PinAccess
 from .place import PlacementError
-from .power import PowerOptions
 from ..workers import usable_cores, worker_pool
 from .tiles import TileFrame, TilePorts, pass_layout, sized_frame, tile_frame, tile_layout
-from .vias import Shape
 
 
 # a layer's frame is tried at the asked utilization times these until every tile routes in it (the
@@ -33,6 +31,7 @@ from .vias import Shape
 FRAME_SCALES = (1.0, 0.85, 0.7)
 TILE_ANNEALS = (1000, 3000, 300)  # detailed placements tried for a tile in one frame
 PARALLEL_MIN_TILES = 8  # distinct tiles from which laying them out in worker processes pays (about 2 s to start)
+SITES_PER_PORT = 2  # sites a block column keeps per carry-save port at least
 FEEDTHROUGH_ROWS_PER_BIT = 0.8  # cell rows a group row keeps per input bit at least (two rail-side met3 rows each)
 
 
@@ -195,7 +194,7 @@ def row_and_column_frames(pdk: Pdk, places, cells: dict[int, int], n_bits: int, 
     # low row found no way up (digits layer 1, 64 bits in 38 rows)
     # and a column two sites per carry-save port: the ports' kept met2 nodes fill the bottom and top cell
     # rows, whose pins found no stub when the ports stood on every second column (digits layer 1)
-    min_rows, min_sites = math.ceil(n_bits * FEEDTHROUGH_ROWS_PER_BIT), 2 * n_chain + 4
+    min_rows, min_sites = math.ceil(n_bits * FEEDTHROUGH_ROWS_PER_BIT), math.ceil(SITES_PER_PORT * n_chain) + 4
     rows = [base.rows] * n_groups
     sites = [base.sites] * n_blocks
     for _ in range(2):
@@ -252,7 +251,7 @@ def _lay_out(job: TileJob, pdk: Pdk, access: PinAccess, pdk_root, route_options:
 
 def array_library(arr: LayerArray, pdk: Pdk, top: str, pdk_root=None) -> gdstk.Library:
     """The layer's array alone as a GDS library: one cell per laid-out tile, referenced at its places
-    (row 0 at the top), and the met1 rails along every row boundary."""
+    (row 0 at the top); the rails are the tiles' own."""
     source = CellSource(pdk.library.name, pdk_root)
     std: dict[str, gdstk.Cell] = {}
     for lay in arr.tiles.values():
@@ -273,10 +272,6 @@ def array_library(arr: LayerArray, pdk: Pdk, top: str, pdk_root=None) -> gdstk.L
     for name, g, b in arr.places:
         x, y = arr.origin_nm(g, b)
         cell.add(gdstk.Reference(cells[name], (x * 1e-3, y * 1e-3)))
-    rail = PowerOptions().rail_width_nm
-    width, height = arr.size_nm
-    add_shapes(cell, pdk, tuple(Shape("met1", (0, r * arr.row_nm - rail // 2, width, r * arr.row_nm + rail // 2))
-                                for r in range(height // arr.row_nm + 1)))
     lib.add(cell)
     return lib
 

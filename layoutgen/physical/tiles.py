@@ -182,12 +182,17 @@ def _module_net_ids(design: Design) -> dict[int, int]:
 
 
 def feedthrough_shapes(frame: TileFrame, pdk: Pdk, passing: tuple[int, ...] = ()) -> list[Shape]:
-    """Every feed-through as a met3 wire across the frame (the neighbours' wires continue it), and a
-    met2 wire from the top edge to the bottom edge on the column of each `passing` carry-save slot."""
+    """The frame's wires that its neighbours continue: the met1 rails on every row boundary, every
+    feed-through as a met3 wire across the frame, and a met2 wire from the top edge to the bottom edge
+    on the column of each `passing` carry-save slot. (The rails belong to the tile, not to the array:
+    drawn across the array they would touch every tile, and the hierarchical DRC would check each
+    tile's surroundings again at every place.)"""
     tech = pdk.tech
     m2, m3 = tech.routing["met2"], tech.routing["met3"]
     width, height = frame.sites * tech.site.width_nm, frame.rows * tech.site.height_nm
-    out = []
+    rail = PowerOptions().rail_width_nm
+    row = tech.site.height_nm
+    out = [Shape("met1", (0, b * row - rail // 2, width, b * row + rail // 2)) for b in range(frame.rows + 1)]
     for j in frame.bit_rows:
         y = m3.track_offset_nm + j * m3.track_pitch_nm
         out.append(Shape("met3", (0, y - m3.width_nm // 2, width, y + m3.width_nm // 2)))
