@@ -7,6 +7,7 @@ and options give byte-identical files.
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from contextlib import contextmanager
@@ -18,11 +19,11 @@ import numpy as np
 from .arith.context import load_logic_delays
 from .arith.layer import ArithOptions
 from .arith.network import build_network
-from .physical.floorplan import crossbar_arith, crossbar_targets, layer_shapes
+from .physical.floorplan import array_arith, crossbar_arith, crossbar_targets, layer_shapes
 from .errors import LayoutgenError
 from .netlist.ir import Design
 from .pdk.core import Pdk
-from .pipeline import insert_registers
+from .pipeline import group_depths, insert_registers
 from .staging import staged_folder
 
 
@@ -48,6 +49,10 @@ class BuildOptions:
     @property
     def crossbar(self) -> bool:
         return self.layout and self.floorplan == "crossbar"
+
+    @property
+    def array(self) -> bool:
+        return self.layout and self.floorplan == "array"
 
 
 @dataclass
@@ -91,7 +96,8 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
     """The integer model as a pipelined netlist of PDK cells, with its figures."""
     progress = progress or Progress(False)
     arith = ArithOptions(recoding=options.recoding, share=options.share, tile=options.tile,
-                         local_inverters=options.layout, **crossbar_arith(options.crossbar))
+                         local_inverters=options.layout,
+                         **(array_arith() if options.array else crossbar_arith(options.crossbar)))
     with progress.step("arithmetic (shared adder graph, compressor trees)"):
         net = build_network(model, pdk, options.top, arith)
     clock = None
@@ -101,10 +107,21 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         with progress.step(f"choose pipeline cuts for {options.clock_mhz:g} MHz at the ss corner"):
             clock = choose_stage_depth(net, pdk, options.clock_mhz, top=options.top)
         options = replace(options, stage_depth=clock.stage_depth)
+    groups = None
+    if options.array:  # each layer's array is one stage: no register may cut between its tiles
+        groups = {name: net.places[s][0] for name, s in net.cell_tile.items()}
+        delays = load_logic_delays(pdk.data_dir)
+        # an inverter in front of the array may be re-made in its stage: room for one more
+        need = max(group_depths(net.module, pdk.library, delays, groups).values()) + delays["inv"]["Y"]
+        options = replace(options, stage_depth=max(options.stage_depth, math.ceil(need * 100) / 100))
     with progress.step(f"pipeline (stage depth {options.stage_depth:g} full-adder levels)"):
         pipe = insert_registers(
-            net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, options.stage_depth
+            net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, options.stage_depth,
+            groups=groups,
         )
+        if pipe.groups_cut:
+            raise LayoutgenError(f"the pipeline cut {pipe.groups_cut} layer arrays at stage depth "
+                                 f"{options.stage_depth:g}; raise --stage-depth")
         design = Design(options.top, pdk.library, {options.top: net.module})
         design.validate()
     offsets = None
@@ -139,7 +156,7 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
         "n_nonzero_weights": n_nonzero,
         **cell_fields(design, n_weights),
         "options": {"recoding": options.recoding, "share": options.share, "local_inverters": options.layout,
-                    "floorplan": options.floorplan if options.crossbar else "free"},
+                    "floorplan": options.floorplan if options.crossbar or options.array else "free"},
     }
     if options.tile:  # clustering pass (layoutgen/cluster): unique units, instances, reuse ratio
         report["options"]["tile"] = int(options.tile)
@@ -348,6 +365,20 @@ def unit_stamps(network):
                       tuple((i.unit, f"{STAMP_PREFIX}{i.unit}_{i.index}_") for i in network.table.instances))
 
 
+def layer_arrays(result: BuildResult, pdk: Pdk, pdk_root) -> list:
+    """Every layer of an array build as its array macro: distinct tiles placed and routed once."""
+    from .physical.array import layer_array
+    from .physical.array_macro import array_macro
+    from .physical.floorplan import ARRAY_UTILIZATION
+    from .physical.pinaccess import PinAccess
+
+    net = result.network
+    access = PinAccess(pdk, pdk_root)
+    return [array_macro(net, layer_array(net, layer, pdk, access, ARRAY_UTILIZATION, pdk_root), result.design.top_module,
+                        pdk, pdk_root)
+            for layer in range(len(net.groups))]
+
+
 def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progress: Progress, pdk_root):
     """Place, route and write the layout; verify it with DRC and LVS; figures into the report."""
     from .layout import make_layout, write_layout_files
@@ -355,9 +386,11 @@ def _layout_writer(result: BuildResult, pdk: Pdk, options: BuildOptions, progres
     top = options.top
     with progress.step(f"place and route ({result.report['n_cells']} cells)"):
         log = (lambda msg: print(f"layoutgen:   route {msg}", file=sys.stderr, flush=True)) if progress.enabled else None
+        arrays = layer_arrays(result, pdk, pdk_root) if options.array else ()
         layout = make_layout(result.design, pdk, pdk_root=pdk_root, utilization=options.utilization, log=log,
                              place_targets=result.place_targets,
-                             units=unit_stamps(result.network) if options.tile and options.macros else None)
+                             units=unit_stamps(result.network) if options.tile and options.macros else None,
+                             arrays=arrays)
     result.design = layout.design  # with its clock tree: Verilog, netlist, LVS and energy see the buffers
     wire_caps = layout.wire_cap_ff()
     with progress.step("static timing with routed wire loads and clock skew"):

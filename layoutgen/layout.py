@@ -5,7 +5,9 @@ placement (layoutgen.physical.place) -> clock tree (layoutgen.physical.cts: buff
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import gdstk
@@ -19,10 +21,12 @@ from .physical.gds import add_label, build_library, write_library
 from .physical.pinaccess import PinAccess
 from .physical.congestion import demand_ratio
 from .physical.flat import flat_cells
-from .physical.macros import MacroInstance, UnitStamps, macro_instances, macro_stats, rematch, stamp_routes
+from .physical.macros import (MacroInstance, MacroLayout, UnitStamps, block_of, macro_instances, macro_stats,
+                               match_instance, rematch, stamp_routes)
 from .physical.place import PlaceOptions, Placement, place, track_supply
 from .physical.power import PowerGrid, power_grid
 from .route import RouteGrid, RouteOptions, RouteResult, route
+from .route.grid import BLOCKED, FREE
 from .route.router import M1, M3, merge_routes
 from .route.shapes import io_shapes, route_shapes
 from .route.terminals import Obstacles, Terminal, block_cell_met1, io_pins, logic_terminals, net_names
@@ -57,6 +61,11 @@ class LayoutResult:
 # measured so far routed at: 0.48-0.55 routed, 0.54-0.63 and above did not always (docs/physical.md);
 # far above it (digits at utilization 0.4: 1.25) the router cannot finish.
 ROUTABLE_DEMAND = 0.5
+# left of every layer array: its input registers, the wires to its ports, and power straps that the
+# rails crossing the array meet (a strap pitch, 27.6 um, holds one strap of each net)
+ARRAY_GAP_SITES = 160
+ARRAY_BOTTOM_ROWS = 8
+ARRAY_CHANNEL_ROWS = 10  # at least this many rows below the arrays, for their adders and output registers
 HOPELESS_DEMAND = 0.8
 
 
@@ -72,24 +81,29 @@ def io_margin_nm(pdk: Pdk) -> int:
 def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float = 0.4, aspect_ratio: float = 1.0,
                 clock_tree: bool = True, route_options: RouteOptions = RouteOptions(), log=None,
                 max_wire_demand: float | None = HOPELESS_DEMAND, place_targets=None,
-                units: UnitStamps | None = None) -> LayoutResult:
+                units: UnitStamps | None = None, arrays: Sequence[MacroLayout] = ()) -> LayoutResult:
     """Place, build the clock tree and power grid, route, and make the GDS library.
 
     A placement whose estimated wire demand (wire_demand) is above `max_wire_demand` is refused before
     routing: the router would negotiate for hours and not finish (None: route anyway).
     place_targets: the floorplan's pulls (layoutgen.physical.floorplan.crossbar_targets).
     units: the stamped units of a tiled build; each unit used twice or more becomes a macro, placed
-    and routed once (layoutgen.physical.macros)."""
+    and routed once (layoutgen.physical.macros).
+    arrays: the layers' tile arrays as macros (layoutgen.physical.array_macro), each placed as one block
+    that the top level joins only at its edge ports."""
     tech = pdk.tech
     access = PinAccess(pdk, pdk_root)
     cells = flat_cells(design)
     instances = macro_instances(cells, units, pdk, access, design.top, pdk_root) if units else []
+    instances += array_instances(arrays, cells)
     if log and units:
         st = macro_stats(instances)
         log(f"macros: {st['unique_cells']} unit cells laid out once, stamped {st['instances']} times")
-    placement = place(design, pdk, pdk_root=pdk_root,
-                      options=PlaceOptions(utilization=utilization, aspect_ratio=aspect_ratio,
-                                          margin_nm=io_margin_nm(pdk)), targets=place_targets,
+    options = PlaceOptions(utilization=utilization, aspect_ratio=aspect_ratio, margin_nm=io_margin_nm(pdk))
+    if arrays:
+        options = replace(options, **array_floorplan([i for i in instances if i.opaque], cells, utilization,
+                                                     pdk, pdk_root))
+    placement = place(design, pdk, pdk_root=pdk_root, options=options, targets=place_targets,
                       blocks=[i.block for i in instances], cells=cells)
     clock = None
     if clock_tree and needs_clock_tree(design):
@@ -133,7 +147,10 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
         f, inner, ports = stamp_routes(inst, grid, (box[0], box[1]))
         for net, r in f.items():  # a net may enter several macros
             fixed[net] = r if net not in fixed else merge_routes(fixed[net], r)
-        reserved += inner
+        if inst.opaque:
+            keep_out(grid, box, ports)
+        else:
+            reserved += inner
         terminals += ports
     block_cell_met1(grid, placement, terminals + reserved, access, tech)
     pins = io_pins(placement, grid)
@@ -162,6 +179,64 @@ def make_layout(design: Design, pdk: Pdk, *, pdk_root=None, utilization: float =
     return LayoutResult(design, placement, power, result, lib, wl, clock, tuple(instances))
 
 
+
+
+def array_instances(arrays: Sequence[MacroLayout], cells) -> list[MacroInstance]:
+    """Each array macro matched to its cells of the netlist (named alike): an opaque block."""
+    index = {name: i for i, name in enumerate(cells.names)}
+    out = []
+    for macro in arrays:
+        m = match_instance(macro, cells, index, "")
+        if m is None:
+            raise LayoutgenError(f"array {macro.name} does not match the netlist's cells (a pass after the "
+                                 f"arithmetic cut into its tiles)")
+        out.append(MacroInstance(macro, block_of(macro, macro.name, m[0]), m[1], "", opaque=True))
+    return out
+
+
+def array_floorplan(arrays: list[MacroInstance], cells, utilization: float, pdk: Pdk, pdk_root=None) -> dict:
+    """PlaceOptions fields for a chip of layer arrays: the arrays side by side in layer order along the
+    top of the core, a gap left of each, and rows below them for the other cells at `utilization`;
+    each array's port nets pull their other cells to the port."""
+    blocks = [a.block for a in arrays]
+    site = pdk.tech.site.width_nm
+    abstracts = pdk.cell_abstracts(pdk_root)
+    widths = np.asarray([abstracts.macro(m).width_nm // site for m in cells.masters], np.int64)[cells.master_of]
+    inside = np.zeros(cells.n_cells, bool)
+    for b in blocks:
+        inside[b.members] = True
+    need = math.ceil(int(widths[~inside].sum()) / utilization)
+    top = max(b.rows for b in blocks)
+    sites = sum(b.sites for b in blocks) + ARRAY_GAP_SITES * (len(blocks) + 1)
+    # the adders below each array take most cells: rows for all of them there (the gaps get the registers)
+    bottom = max(ARRAY_BOTTOM_ROWS, math.ceil(need / sites))
+    rows = top + bottom + (top + bottom) % 2
+    at, x, port_at = [], ARRAY_GAP_SITES, []
+    for a in arrays:
+        b = a.block
+        at.append((b.name, rows - b.rows, x))
+        ox, oy = x * site + a.macro.grid_origin[0], (rows - b.rows) * pdk.tech.site.height_nm + a.macro.grid_origin[1]
+        m2, m3 = pdk.tech.routing["met2"], pdk.tech.routing["met3"]
+        # the cells a port feeds are pulled a channel away from the array's edge: packed against it they
+        # would wall in the ports, and every port's wire would run along the one row they leave free
+        dx, dy = ARRAY_CHANNEL_ROWS * pdk.tech.site.height_nm, ARRAY_CHANNEL_ROWS * pdk.tech.site.height_nm
+        port_at += [(a.net_of[t.net], ox + t.i * m2.track_pitch_nm - (dx if t.layer == M3 else 0),
+                     oy + t.j * m3.track_pitch_nm - (dy if t.layer != M3 else 0)) for t in a.macro.ports]
+        x += b.sites + ARRAY_GAP_SITES
+    return {"core_size": (rows, sites), "block_at": tuple(at), "port_at": tuple(port_at)}
+
+
+def keep_out(grid: RouteGrid, box, ports) -> None:
+    """No top-level wire on met1-met3 inside `box` but at the ports (each port's own node)."""
+    i0 = max(0, -(-(box[0] - grid.x0) // grid.px))
+    i1 = min(grid.nx - 1, (box[2] - grid.x0) // grid.px)
+    j0 = max(0, -(-(box[1] - grid.y0) // grid.py))
+    j1 = min(grid.ny - 1, (box[3] - grid.y0) // grid.py)
+    for nodes, edges in ((grid.n1, grid.e1), (grid.n2, grid.e2), (grid.n3, grid.e3)):
+        nodes[i0:i1 + 1, j0:j1 + 1] = BLOCKED
+        edges[i0:i1 + 1, j0:j1 + 1] = BLOCKED
+    for t in ports:
+        (grid.n3 if t.layer == M3 else grid.n2)[t.i, t.j] = FREE
 
 
 def wire_demand(placement: Placement, pdk: Pdk, bins: int = 16) -> float:

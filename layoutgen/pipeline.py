@@ -241,6 +241,25 @@ def _group_order(module: Module, lib: CellLibrary, order: list[int], group_of: l
     return out
 
 
+def group_depths(module: Module, lib: CellLibrary, delays: dict[str, dict[str, float]],
+                 groups: Mapping[str, int]) -> dict[int, float]:
+    """Longest path through each group's own cells, its inputs arriving at 0 (full-adder levels): the
+    stage depth that keeps the group whole."""
+    t: dict[int, tuple[int, float]] = {}  # net made inside a group -> (group, time)
+    depth: dict[int, float] = defaultdict(float)
+    for idx in _topological(module, lib):
+        inst = module.instances[idx]
+        g = groups.get(inst.name)
+        m = lib[inst.master]
+        if g is None or m.role == "tie":
+            continue
+        start = max([t[n][1] for n in (inst.pins[p] for p in m.inputs) if n in t and t[n][0] == g], default=0.0)
+        for p in m.outputs:
+            t[inst.pins[p]] = (g, start + delays[m.role][p])
+            depth[g] = max(depth[g], start + delays[m.role][p])
+    return dict(depth)
+
+
 def _group_stage(module: Module, lib: CellLibrary, delays, cells: list[int], stage, time, free, inv_of,
                  inv_delay: float, stage_depth: float) -> dict[int, tuple[int, dict[int, float]]] | None:
     """The stage of a group and its cells' output times: the earliest stage where all of its cells

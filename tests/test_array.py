@@ -143,3 +143,45 @@ def test_uniform_array_reuses_tiles_and_passes_through_empty_places(pdk, tmp_pat
     assert drc.total == 0, {k: v for k, v in drc.counts.items() if v}
     lvs = run_lvs(path, design, pdk, power=False)
     assert lvs.match, (lvs.opens[:3], lvs.shorts[:3], lvs.other[:3])
+
+
+@pytest.mark.parametrize("uniform", [False, True])
+def test_array_macro_holds_the_netlists_tile_cells_with_ports_on_its_edges(pdk, uniform):
+    from layoutgen.netlist.ir import Design
+    from layoutgen.physical.array_macro import array_macro
+    from layoutgen.physical.flat import flat_cells
+    from layoutgen.physical.macros import match_instance
+    from layoutgen.physical.tiles import M2_LAYER
+    from layoutgen.route.router import M3
+
+    model = _uniform_model() if uniform else _model()
+    group, block = (4, 1) if uniform else (GROUP, BLOCK)
+    net = build_network(model, pdk, "m", ArithOptions(chain=group, chain_block=block, local_inverters=True,
+                                                      chain_uniform=uniform))
+    arr = layer_array(net, 0, pdk, PinAccess(pdk, None), 0.3, workers=1)
+    macro = array_macro(net, arr, net.module, pdk)
+    pl = macro.placement
+    cells = flat_cells(Design("m", pdk.library, {"m": net.module}))
+    assert sorted(pl.names[:pl.n_logic]) == sorted(n for n in cells.names if n in net.cell_tile)
+    # every cell, tap and filler inside the array, none overlapping another
+    w, h = arr.size_nm
+    x0, x1 = pl.x, pl.x + pl.width_nm
+    assert x0.min() >= 0 and x1.max() <= w and pl.y.min() >= 0 and pl.y.max() + pl.row_nm <= h
+    for y in np.unique(pl.y):
+        k = np.flatnonzero(pl.y == y)
+        order = np.argsort(x0[k])
+        assert (x0[k][order][1:] >= x1[k][order][:-1]).all()
+    # the ports: input bits on met3 at the left edge, outgoing carry-save bits on met2 at the bottom edge
+    ins = [t for t in macro.ports if t.layer == M3]
+    outs = [t for t in macro.ports if t.layer == M2_LAYER]
+    assert len(ins) + len(outs) == len(macro.ports) and len({(t.layer, t.i, t.j) for t in macro.ports}) == len(macro.ports)
+    assert all(t.i == 0 for t in ins) and all(t.j == 0 for t in outs)
+    bottom = {n for s, (_li, g, j0) in enumerate(net.places) if not any(
+        p[1] > g and p[2] == j0 for p in net.places) for o in net.outs[s] for _c, n in o}
+    read_outside = {i.pins[p] for i in net.module.instances if i.name not in net.cell_tile
+                    for p in pdk.library[i.master].inputs}
+    assert len(outs) == len((bottom & read_outside) - {n for w_ in net.layer_inputs[0] for n in w_})
+    assert len(ins) == len({n for w_ in net.layer_inputs[0] for n in w_ if n >= 0} & set(
+        n for i in net.module.instances if i.name in net.cell_tile for n in i.pins.values()))
+    # its cells and nets are the netlist's: the chip's layout can stamp it in their place
+    assert match_instance(macro, cells, {n: k for k, n in enumerate(cells.names)}, "") is not None

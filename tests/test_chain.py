@@ -181,3 +181,42 @@ def test_uniform_tiles_need_no_ripple_through_the_passing_columns(pdk):
     net, pipe, design = _pipelined(pdk, model, 2, 3.0, uniform=True)
     assert pipe.groups_cut == 0 and _tiles_whole(net, design)
     assert _exact(model, net, pipe, design, n=50)
+
+
+def test_group_depths_count_only_paths_inside_each_group(pdk):
+    from layoutgen.pipeline import group_depths
+
+    lib = pdk.library
+    delays = load_logic_delays(pdk.data_dir)
+    mod = Module("m")
+    b = ModuleBuilder(mod, lib)
+    x = [mod.add_net(f"x[{i}]") for i in range(2)]
+    a1 = b.cell("inv", name="a1", A=x[0])["Y"]
+    a2 = b.cell("inv", name="a2", A=a1)["Y"]
+    c = b.cell("xor2", name="c", A=a2, B=x[1])["X"]
+    b.cell("inv", name="d", A=c)
+    depth = group_depths(mod, lib, delays, {"a1": 0, "a2": 0, "d": 1})
+    inv = delays["inv"]["Y"]
+    assert depth == pytest.approx({0: 2 * inv, 1: inv})  # d starts afresh: c is outside its group
+
+
+def test_array_build_netlist_keeps_each_layer_array_in_one_stage_and_is_bit_exact(pdk):
+    from layoutgen.build import BuildOptions, compile_model
+    from layoutgen.pipeline import group_depths
+
+    model = random_int_model(**MODELS["w4 a8 24-16-6"])
+    res = compile_model(model, pdk, BuildOptions(top="m", layout=True, floorplan="array"))
+    net = res.network
+    assert res.report["options"]["floorplan"] == "array" and net.groups == [8, 8]  # 64 bits of 8-bit words
+    # the stage is as deep as the deepest array needs; no register inside an array
+    fresh = build_network(model, pdk, "m", ArithOptions(local_inverters=True, chain=16, chain_block=4, chain_bits=64))
+    layers = {name: fresh.places[s][0] for name, s in fresh.cell_tile.items()}
+    need = max(group_depths(fresh.module, pdk.library, load_logic_delays(pdk.data_dir), layers).values())
+    assert res.report["stage_depth_fa_levels"] >= need > 8.0
+    whole = type(net)(**{**net.__dict__, "cell_tile": {n: net.places[s][0] for n, s in net.cell_tile.items()}})
+    assert _tiles_whole(whole, res.design)
+    rng = np.random.default_rng(3)
+    X = rng.integers(0, 1 << model.input_bits, (300, model.n_inputs))
+    Y = stream(res.design, X, input_bits=model.input_bits, output_width=net.output_width,
+               latency=res.report["latency_cycles"])
+    assert (np.asarray(Y, dtype=object) == np.asarray(golden(model, X), dtype=object)).all()

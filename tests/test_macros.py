@@ -314,3 +314,47 @@ def test_clustered_macro_build_is_bit_exact_with_the_clustered_model(tmp_path):
     assert rep["macros"]["instances"] > rep["macros"]["unique_cells"] >= 1
     built = load_int_model(out / "chip.int.npz")
     assert any(not np.array_equal(a.W, b.W) for a, b in zip(built.layers, model.layers))
+
+
+def test_fixed_blocks_stay_where_the_floorplan_puts_them(pdk, tiled):
+    from dataclasses import replace
+
+    from layoutgen.physical.place import PlacementError
+
+    _model, compiled = tiled
+    cells = flat_cells(compiled.design)
+    inst = macro_instances(cells, unit_stamps(compiled.network), pdk, PinAccess(pdk, None), "t")[:2]
+    free = place(compiled.design, pdk, options=PlaceOptions(utilization=0.3), blocks=[i.block for i in inst], cells=cells)
+    at = (inst[0].block.name, 2, 5), (inst[1].block.name, free.n_rows - inst[1].block.rows - (free.n_rows - inst[1].block.rows) % 2,
+                                       free.row_sites - inst[1].block.sites - 3)
+    opts = replace(PlaceOptions(utilization=0.3), core_size=(free.n_rows, free.row_sites), block_at=at)
+    pl = place(compiled.design, pdk, options=opts, blocks=[i.block for i in inst], cells=cells)
+    assert [(b.name, b.row, b.site) for b in pl.blocks] == list(at)
+    with pytest.raises(PlacementError, match="fixed block places need a fixed core"):
+        place(compiled.design, pdk, options=replace(opts, core_size=None), blocks=[i.block for i in inst], cells=cells)
+
+
+def test_rows_that_overflow_at_the_end_hand_their_cells_back_up():
+    from layoutgen.physical.rows import spill_over
+
+    w = np.array([3, 3, 3, 3])
+    # everything wants the last row, which holds one cell: the others go back to the rows before it
+    out = spill_over([[], [], [], [0, 1, 2, 3]], [4, 4, 4, 4], w)
+    assert out is not None and sorted(sum(out, [])) == [0, 1, 2, 3] and all(len(m) == 1 for m in out)
+    assert spill_over([[], [0, 1, 2, 3]], [4, 4], w) is None  # no room anywhere
+
+
+def test_spreading_fills_the_free_sites_around_fixed_blocks():
+    from layoutgen.physical.globalplace import Region, spread
+
+    rng = np.random.default_rng(0)
+    n = 400
+    blocked = np.zeros((20, 100), bool)
+    blocked[5:15, 20:80] = True  # a block in the middle of the region
+    x, y = rng.uniform(0, 100 * 460, n), rng.uniform(0, 20 * 2720, n)
+    widths = np.full(n, 2)
+    row, site = spread(x, y, widths, Region(20, 100, 460, 2720, 2, blocked))
+    inside = blocked[row, np.clip(site.astype(np.int64), 0, 99)]
+    assert not inside.any()
+    free_row, _ = spread(x, y, widths, Region(20, 100, 460, 2720, 2))
+    assert blocked[free_row, np.clip(_.astype(np.int64), 0, 99)].any()  # without the mask cells land on it

@@ -44,7 +44,7 @@ class PlacedBlock:
         return (x, y, x + self.sites * site_nm, y + self.rows * row_nm)
 
 
-def clustered_cells(cells: FlatCells, blocks: list[Block]) -> tuple[FlatCells, np.ndarray]:
+def clustered_cells(cells: FlatCells, blocks: list[Block], block_pins: bool = True) -> tuple[FlatCells, np.ndarray]:
     """The cells as global placement sees them: every standard cell (in order), then one cell per block.
 
     A block keeps one pin per net it shares with the outside (an output pin if one of its members
@@ -72,7 +72,7 @@ def clustered_cells(cells: FlatCells, blocks: list[Block]) -> tuple[FlatCells, n
     for _, nets in cells.inputs + cells.outputs:
         deg[list(nets)] += 1
     in_blk = np.bincount(inv, minlength=len(uniq))
-    keep = in_blk < deg[b_net]
+    keep = (in_blk < deg[b_net]) & block_pins  # without pins: a fixed block, its nets anchored instead
     cell_all = np.r_[pc[~is_blk], b_cell[keep]]
     net_all = np.r_[pn[~is_blk], b_net[keep]]
     out_all = np.r_[po[~is_blk], drives[keep]]

@@ -31,6 +31,20 @@ def crossbar_arith(on: bool) -> dict[str, int]:
     return {"locality_group": CROSSBAR_GROUP if on else 0, "share_block": CROSSBAR_SHARE_BLOCK if on else 0}
 
 
+# the array floorplan (layoutgen.physical.array): tiles of ARRAY_GROUP inputs (at most ARRAY_BITS input
+# bits: each is a feed-through track) by ARRAY_BLOCK neurons; digits at frame utilization 0.3: blocks
+# of 4 neurons 0.21-0.23 cell utilization, blocks of 1 0.15-0.16 (docs/physical.md)
+ARRAY_GROUP = 16
+ARRAY_BLOCK = 4
+ARRAY_BITS = 64
+ARRAY_UTILIZATION = 0.3  # of each tile's frame: 7 of 48 digits tiles did not route at 0.4 (docs/physical.md)
+
+
+def array_arith() -> dict[str, int]:
+    """The ArithOptions fields that build a network as tile arrays (layoutgen.arith.chain)."""
+    return {"chain": ARRAY_GROUP, "chain_block": ARRAY_BLOCK, "chain_bits": ARRAY_BITS}
+
+
 LEFT, RIGHT = 0.03, 0.93  # the band of the core width the layers share (registers and ports outside)
 
 

@@ -15,7 +15,7 @@ Nets with more than `max_fanout` pins (clock, constants) are left out: they say 
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -38,6 +38,16 @@ class Region:
     # the widest cell that spreading must balance (0: the widest of all); macros stand in as one cell
     # of their area and would otherwise make every region look too narrow to cut across
     max_cell_sites: int = 0
+    # (n_rows, row_sites) True where a fixed block sits: spreading counts only the free sites
+    blocked: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    def free_sites(self) -> np.ndarray | None:
+        """Summed-area table of the free sites ((n_rows + 1) x (row_sites + 1)), None without blocks."""
+        if self.blocked is None:
+            return None
+        table = np.zeros((self.n_rows + 1, self.row_sites + 1), np.int64)
+        table[1:, 1:] = (~self.blocked).cumsum(0).cumsum(1)
+        return table
 
     @property
     def width_nm(self) -> int:
@@ -164,6 +174,11 @@ def spread(x: np.ndarray, y: np.ndarray, widths: np.ndarray, region: Region, lea
     """
     n = len(x)
     maxw = region.max_cell_sites or (int(widths.max()) if n else 1)
+    free = region.free_sites()
+
+    def capacity(r0, r1, s0, s1):
+        return free[r1, s1] - free[r0, s1] - free[r1, s0] + free[r0, s0]
+
     row = np.zeros(n, dtype=np.int64)
     site = np.zeros(n, dtype=np.float64)
     stack = [(np.lexsort((np.arange(n), x, y)), 0, region.n_rows, 0, region.row_sites)]
@@ -187,14 +202,23 @@ def spread(x: np.ndarray, y: np.ndarray, widths: np.ndarray, region: Region, lea
                 site[order] = s0 + cum + gap * (np.arange(len(order)) + 0.5)
             else:
                 site[order] = s0 + cum * (cols / total)
+            if free is not None:  # onto the leaf's free sites, in the same order
+                open_ = np.flatnonzero(~region.blocked[r0, s0:s1]) + s0
+                if len(open_):
+                    k = np.clip(((site[order] - s0) * len(open_) / cols).astype(np.int64), 0, len(open_) - 1)
+                    site[order] = open_[k]
             continue
         if horizontal:
             cut = r0 + rows // 2
             frac = (cut - r0) / rows
+            if free is not None and capacity(r0, r1, s0, s1):
+                frac = capacity(r0, cut, s0, s1) / capacity(r0, r1, s0, s1)
             order = idx[np.lexsort((idx, x[idx], y[idx]))]
         else:
             cut = s0 + cols // 2
             frac = (cut - s0) / cols
+            if free is not None and capacity(r0, r1, s0, s1):
+                frac = capacity(r0, r1, s0, cut) / capacity(r0, r1, s0, s1)
             order = idx[np.lexsort((idx, y[idx], x[idx]))]
         w = widths[order]
         cum = np.cumsum(w)

@@ -151,6 +151,10 @@ class MacroInstance:
     macro: MacroLayout
     block: Block
     net_of: dict[int, int]  # macro net -> top-level net
+    prefix: str = ""  # its cells' names in the top level are prefix + the macro's cell names
+    # the top level keeps out of its box below met4 and joins it only at its ports (a layer array,
+    # whose feed-throughs and pass-through wires are drawn, not routed); else it routes between its wires
+    opaque: bool = False
 
 
 def match_instance(macro: MacroLayout, cells: FlatCells, index: dict[str, int], prefix: str
@@ -208,7 +212,7 @@ def stamp_routes(inst: MacroInstance, grid: RouteGrid, origin: tuple[int, int]
     if ri or rj:
         raise PlacementError(f"macro instance {inst.block.name} is off the routing tracks")
     fixed = {}
-    port_node = {(M3, t.i, t.j) for t in inst.macro.ports}
+    port_node = {(t.layer, t.i, t.j) for t in inst.macro.ports}
     for ln, r in inst.macro.routes.items():
         # a port net's port node is where its top-level part starts: not part of the fixed wires
         t = NetRoute({(l, i + di, j + dj) for l, i, j in r.nodes - port_node},
@@ -257,7 +261,7 @@ def macro_instances(cells: FlatCells, units: UnitStamps, pdk: Pdk, access: PinAc
         for prefix in whole:
             m = match_instance(macro, cells, index, prefix)
             if m is not None:
-                found.append(MacroInstance(macro, block_of(macro, prefix.rstrip("_"), m[0]), m[1]))
+                found.append(MacroInstance(macro, block_of(macro, prefix.rstrip("_"), m[0]), m[1], prefix))
         if len(found) >= min_instances:
             out.extend(found)
     return out
@@ -269,11 +273,10 @@ def rematch(instances: list[MacroInstance], cells: FlatCells) -> list[MacroInsta
     index = {name: i for i, name in enumerate(cells.names)}
     out = []
     for inst in instances:
-        prefix = inst.block.name + "_"
-        m = match_instance(inst.macro, cells, index, prefix)
+        m = match_instance(inst.macro, cells, index, inst.prefix)
         if m is None:
             raise PlacementError(f"macro instance {inst.block.name} is no longer whole after the clock tree")
-        out.append(MacroInstance(inst.macro, inst.block, m[1]))
+        out.append(MacroInstance(inst.macro, inst.block, m[1], inst.prefix, inst.opaque))
     return out
 
 

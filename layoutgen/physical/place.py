@@ -47,6 +47,12 @@ class PlaceOptions:
     seed: int = 0  # for the "random" baseline only
     tight: bool = False  # rows may be narrower than a tap pitch (macros: a small unit stays small)
     core_size: tuple[int, int] | None = None  # (rows, sites) of a fixed core (array tiles); None: from utilization
+    # (block name, first row, first site) of blocks whose place is given (a floorplan); the nets that
+    # join a fixed block's cells to loose ones pull those towards the block's cells
+    block_at: tuple[tuple[str, int, int], ...] = ()
+    # (net, x, y) in nm of the core: where a fixed block's port joins the net (a layer array's edge
+    # ports); these pull harder than the mean of the block's cells
+    port_at: tuple[tuple[int, int, int], ...] = ()
     # (net, x, y as fractions of the core) where a net meets the outside, in place of the ports along
     # the left and right edges (array tiles: their feed-through tracks and carry-save columns)
     anchors: tuple[tuple[int, float, float], ...] | None = None
@@ -176,6 +182,9 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
     options.check()
     cells = cells if cells is not None else flat_cells(design)
     blocks = list(blocks or ())
+    fixed_at = {name: (r, s_) for name, r, s_ in options.block_at}
+    if fixed_at and (options.core_size is None or set(fixed_at) != {b.name for b in blocks}):
+        raise PlacementError("fixed block places need a fixed core and a place for every block")
     pulls = None
     if targets:
         fx = np.full(cells.n_cells, np.nan)
@@ -208,7 +217,7 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
 
     gcells, std, gw = cells, np.arange(cells.n_cells), w_sites
     if blocks:
-        gcells, std = clustered_cells(cells, blocks)
+        gcells, std = clustered_cells(cells, blocks, block_pins=not fixed_at)
         gw = np.r_[w_sites[std], [b.rows * b.sites for b in blocks]].astype(np.int64)
         if pulls is not None:  # a block is pulled to the mean of its members' targets
             pulls = tuple(np.r_[p[std], [np.nanmean(p[b.members]) if np.isfinite(p[b.members]).any() else np.nan
@@ -228,17 +237,29 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
     blocked = None
     for _attempt in range(40):
         region = Region(n_rows, row_sites, site_nm, row_nm, maxw if blocks else 0)
+        if fixed_at:  # the blocks' own sites are taken: spreading fills the rest
+            region = Region(n_rows, row_sites, site_nm, row_nm, maxw,
+                            blocked_sites([PlacedBlock(b.name, b.cell, *fixed_at[b.name], b.rows, b.sites)
+                                           for b in blocks], n_rows, row_sites))
         anchors = port_anchors(gcells, region) if options.anchors is None else {
             n: (fx * region.width_nm, fy * region.height_nm) for n, fx, fy in options.anchors}
+        if fixed_at:
+            anchors.update(block_anchors(cells, blocks, fixed_at, site_nm, row_nm))
+            anchors.update({n: (float(x), float(y)) for n, x, y in options.port_at})
         if cells.n_cells == 0:  # a fixed frame of taps and fill only (an array's pass-through tile)
             row = site = np.zeros(0)
             level = np.zeros(0, np.int64)
         else:
-            row, site, level = global_place(gcells, gw, region, max_fanout=options.max_fanout,
+            row, site, level = global_place(gcells, np.where(np.arange(len(gw)) >= n_std, 0, gw) if fixed_at else gw,
+                                            region, max_fanout=options.max_fanout,
                                             rounds=options.rounds, strategy=options.strategy, seed=options.seed,
                                             routability=routability, targets=pulls, anchors=anchors)
         if blocks:
-            at = place_blocks(blocks, row[n_std:], site[n_std:], n_rows, row_sites, site_nm, row_nm)
+            if fixed_at:
+                at = (np.asarray([fixed_at[b.name][0] for b in blocks], np.int64),
+                      np.asarray([fixed_at[b.name][1] for b in blocks], np.int64))
+            else:
+                at = place_blocks(blocks, row[n_std:], site[n_std:], n_rows, row_sites, site_nm, row_nm)
             rows = None
             if at is not None:
                 placed = [PlacedBlock(b.name, b.cell, int(r), int(s_), b.rows, b.sites)
@@ -333,6 +354,29 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
         x=core[0] + all_site * site_nm, y=core[1] + all_row * row_nm, mirrored=(all_row % 2) == 1,
         cells=cells, level=level, tap_pitch_nm=pitch * site_nm, blocks=tuple(placed), block_of=block_of,
     )
+
+
+def block_anchors(cells: FlatCells, blocks: list[Block], fixed_at: dict[str, tuple[int, int]], site_nm: int,
+                  row_nm: int) -> dict[int, tuple[float, float]]:
+    """Net -> (x, y) in the core: for each net between a fixed block's cells and cells outside it, the
+    mean centre of its pins on the block's cells."""
+    n = cells.n_cells
+    block_of = np.full(n, -1, np.int64)
+    cx = np.zeros(n)
+    cy = np.zeros(n)
+    for k, b in enumerate(blocks):
+        r0, s0 = fixed_at[b.name]
+        block_of[b.members] = k
+        cx[b.members] = (s0 + b.member_site + 0.5) * site_nm
+        cy[b.members] = (r0 + b.member_row + 0.5) * row_nm
+    pc, net = cells.pin_cell, cells.pin_net
+    inside = block_of[pc] >= 0
+    touches_out = np.bincount(net[~inside], minlength=cells.n_nets) > 0
+    use = inside & touches_out[net]
+    count = np.bincount(net[use], minlength=cells.n_nets)
+    sx = np.bincount(net[use], weights=cx[pc[use]], minlength=cells.n_nets)
+    sy = np.bincount(net[use], weights=cy[pc[use]], minlength=cells.n_nets)
+    return {int(k): (float(sx[k] / count[k]), float(sy[k] / count[k])) for k in np.flatnonzero(count)}
 
 
 def track_supply(pdk: Pdk) -> TrackSupply:

@@ -113,6 +113,8 @@ def spill_over(members: list[list[int]], caps, w: np.ndarray) -> list[list[int]]
                 cur = [i for i in cur if i not in ex]
                 carry = excess
             members[r] = cur
-        if carry:
+        if carry and direction == 1:  # the last ones hand them back up
+            members[order[-1]] += carry
+        elif carry:
             return None
     return members
