@@ -64,8 +64,8 @@ ROUTABLE_DEMAND = 0.5
 # left of every layer array: its input registers, the wires to its ports, and power straps that the
 # rails crossing the array meet (a strap pitch, 27.6 um, holds one strap of each net)
 ARRAY_GAP_SITES = 160
-ARRAY_BOTTOM_ROWS = 8
-ARRAY_CHANNEL_ROWS = 10  # at least this many rows below the arrays, for their adders and output registers
+ARRAY_BOTTOM_ROWS = 8  # at least this many rows below the arrays, for their adders and output registers
+ARRAY_CHANNEL_ROWS = 10  # how far from an array's edge (in row heights) its port nets pull their cells
 HOPELESS_DEMAND = 0.8
 
 
@@ -219,9 +219,9 @@ def array_floorplan(arrays: list[MacroInstance], cells, utilization: float, pdk:
         m2, m3 = pdk.tech.routing["met2"], pdk.tech.routing["met3"]
         # the cells a port feeds are pulled a channel away from the array's edge: packed against it they
         # would wall in the ports, and every port's wire would run along the one row they leave free
-        dx, dy = ARRAY_CHANNEL_ROWS * pdk.tech.site.height_nm, ARRAY_CHANNEL_ROWS * pdk.tech.site.height_nm
-        port_at += [(a.net_of[t.net], ox + t.i * m2.track_pitch_nm - (dx if t.layer == M3 else 0),
-                     oy + t.j * m3.track_pitch_nm - (dy if t.layer != M3 else 0)) for t in a.macro.ports]
+        away = ARRAY_CHANNEL_ROWS * pdk.tech.site.height_nm  # left of a met3 (left edge) port, below a met2 one
+        port_at += [(a.net_of[t.net], ox + t.i * m2.track_pitch_nm - (away if t.layer == M3 else 0),
+                     oy + t.j * m3.track_pitch_nm - (0 if t.layer == M3 else away)) for t in a.macro.ports]
         x += b.sites + ARRAY_GAP_SITES
     return {"core_size": (rows, sites), "block_at": tuple(at), "port_at": tuple(port_at)}
 

@@ -115,16 +115,20 @@ def test_identical_tiles_share_one_template(pdk):
     assert all(s[1].startswith(TILE_PREFIX) for s in net.stamps)
 
 
-def test_group_that_a_path_leaves_and_reenters_is_refused(pdk):
-    lib = pdk.library
+def _two_inverters_and_xor(lib):
+    """x0 -> inverter a -> inverter o -> xor c (with x1): (module, builder, x nets, c's output)."""
     mod = Module("m")
     b = ModuleBuilder(mod, lib)
     x = [mod.add_net(f"x[{i}]") for i in range(2)]
     a = b.cell("inv", name="a", A=x[0])["Y"]
     o = b.cell("inv", name="o", A=a)["Y"]
-    c = b.cell("xor2", name="c", A=o, B=x[1])["X"]
+    return mod, b, x, b.cell("xor2", name="c", A=o, B=x[1])["X"]
+
+
+def test_group_that_a_path_leaves_and_reenters_is_refused(pdk):
+    mod, _b, x, c = _two_inverters_and_xor(pdk.library)
     with pytest.raises(ValueError, match="leaves a cell group"):
-        insert_registers(mod, lib, load_logic_delays(pdk.data_dir), x, [c], 8.0, groups={"a": 0, "c": 0})
+        insert_registers(mod, pdk.library, load_logic_delays(pdk.data_dir), x, [c], 8.0, groups={"a": 0, "c": 0})
 
 
 def test_chain_bits_caps_the_inputs_of_a_tile(pdk):
@@ -186,16 +190,10 @@ def test_uniform_tiles_need_no_ripple_through_the_passing_columns(pdk):
 def test_group_depths_count_only_paths_inside_each_group(pdk):
     from layoutgen.pipeline import group_depths
 
-    lib = pdk.library
     delays = load_logic_delays(pdk.data_dir)
-    mod = Module("m")
-    b = ModuleBuilder(mod, lib)
-    x = [mod.add_net(f"x[{i}]") for i in range(2)]
-    a1 = b.cell("inv", name="a1", A=x[0])["Y"]
-    a2 = b.cell("inv", name="a2", A=a1)["Y"]
-    c = b.cell("xor2", name="c", A=a2, B=x[1])["X"]
+    mod, b, _x, c = _two_inverters_and_xor(pdk.library)
     b.cell("inv", name="d", A=c)
-    depth = group_depths(mod, lib, delays, {"a1": 0, "a2": 0, "d": 1})
+    depth = group_depths(mod, pdk.library, delays, {"a": 0, "o": 0, "d": 1})
     inv = delays["inv"]["Y"]
     assert depth == pytest.approx({0: 2 * inv, 1: inv})  # d starts afresh: c is outside its group
 

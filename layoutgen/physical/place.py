@@ -50,8 +50,8 @@ class PlaceOptions:
     # (block name, first row, first site) of blocks whose place is given (a floorplan); the nets that
     # join a fixed block's cells to loose ones pull those towards the block's cells
     block_at: tuple[tuple[str, int, int], ...] = ()
-    # (net, x, y) in nm of the core: where a fixed block's port joins the net (a layer array's edge
-    # ports); these pull harder than the mean of the block's cells
+    # (net, x, y) in nm of the core: where a net's cells outside a fixed block are pulled (near a layer
+    # array's edge port); for those nets it replaces the mean of the block's cells
     port_at: tuple[tuple[int, int, int], ...] = ()
     # (net, x, y as fractions of the core) where a net meets the outside, in place of the ports along
     # the left and right edges (array tiles: their feed-through tracks and carry-save columns)
