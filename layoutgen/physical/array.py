@@ -239,14 +239,14 @@ def _lay_out(job: TileJob, pdk: Pdk, access: PinAccess, pdk_root, route_options:
     """The job's layout; a tile tries other detailed placements before giving up on its frame."""
     if job.module is None:
         return pass_layout(job.name, job.frame, job.passing, pdk, pdk_root)
-    for k, anneal in enumerate(TILE_ANNEALS):
+    for anneal in TILE_ANNEALS[:-1]:
         try:
             return tile_layout(job.name, job.module, job.frame, job.ports, pdk, access, pdk_root, route_options,
                                anneal=anneal)
         except PlacementError:
-            if k == len(TILE_ANNEALS) - 1:
-                raise
-    raise AssertionError("unreachable")
+            pass
+    return tile_layout(job.name, job.module, job.frame, job.ports, pdk, access, pdk_root, route_options,
+                       anneal=TILE_ANNEALS[-1])
 
 
 def array_library(arr: LayerArray, pdk: Pdk, top: str, pdk_root=None) -> gdstk.Library:

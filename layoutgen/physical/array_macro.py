@@ -121,14 +121,10 @@ def array_macro(net: ChainNetwork, arr: LayerArray, module: Module, pdk: Pdk, pd
             extra.append((pl.masters[int(pl.master_of[k])], int(pl.kind[k]), ox + int(pl.x[k]) - pl.core[0],
                           oy + int(pl.y[k]) - pl.core[1], bool(pl.mirrored[k]), f"{name}@{g}_{b}/{pl.names[k]}"))
         for tn, r in lay.routes.items():
-            moved = NetRoute({(l, i + di, j + dj) for l, i, j in r.nodes}, {(l, i + di, j + dj) for l, i, j in r.edges},
-                             {(i + di, j + dj) for i, j in r.vias}, {(i + di, j + dj) for i, j in r.vias3},
-                             {(i + di, j + dj) for i, j in r.vias1})
+            moved = r.shifted(di, dj)
             an = tile_net[tn]
             routes[an] = moved if an not in routes else merge_routes(routes[an], moved)
-        for t in lay.terminals:
-            terminals.append(Terminal(tile_net[t.net], t.i + di, t.j + dj, t.y + oy,
-                                      tuple(_moved(s, ox, oy) for s in t.shapes), t.label, t.layer))
+        terminals += [t.moved(tile_net[t.net], di, dj, ox, oy) for t in lay.terminals]
         for t in lay.ports:  # where the array's own ports go: input bits leftmost, carry-save bits lowest
             an = tile_net[t.net]
             if an in in_ports and t.layer == M3:
@@ -138,7 +134,7 @@ def array_macro(net: ChainNetwork, arr: LayerArray, module: Module, pdk: Pdk, pd
                 # where it leaves its lowest tile (a bit may cross a tile untouched and leave it on
                 # another slot): below that, its column runs down to the array's bottom edge
                 port_terms[an] = Terminal(an, t.i + di, 0, m3.track_offset_nm, (), layer=M2_LAYER)
-        shapes += [_moved(s, ox, oy) for s in lay.shapes]
+        shapes += [s.moved(ox, oy) for s in lay.shapes]
     if not placed.all():
         missing = cells.names[int(np.flatnonzero(~placed)[0])]
         raise LayoutgenError(f"array {sub.name}: cell {missing} of the netlist is in no tile")
@@ -149,7 +145,8 @@ def array_macro(net: ChainNetwork, arr: LayerArray, module: Module, pdk: Pdk, pd
     width, height = arr.size_nm
     masters = sorted(set(cell_master) | {e[0] for e in extra})
     abstracts = pdk.cell_abstracts(pdk_root)
-    master_of = np.asarray([masters.index(m) for m in cell_master] + [masters.index(e[0]) for e in extra], np.int32)
+    master_id = {m: k for k, m in enumerate(masters)}
+    master_of = np.asarray([master_id[m] for m in cell_master] + [master_id[e[0]] for e in extra], np.int32)
     placement = Placement(
         top=sub.name, site_nm=arr.site_nm, row_nm=arr.row_nm, n_rows=height // arr.row_nm,
         row_sites=width // arr.site_nm, core=(0, 0, width, height), die=(0, 0, width, height),
@@ -164,6 +161,3 @@ def array_macro(net: ChainNetwork, arr: LayerArray, module: Module, pdk: Pdk, pd
     return MacroLayout(sub.name, placement, routes, tuple(terminals), ports, tuple(shapes), float(used),
                        (m2.track_offset_nm, m3.track_offset_nm), internal)
 
-
-def _moved(s: Shape, ox: int, oy: int) -> Shape:
-    return Shape(s.layer, (s.box[0] + ox, s.box[1] + oy, s.box[2] + ox, s.box[3] + oy), s.purpose)

@@ -212,21 +212,14 @@ def stamp_routes(inst: MacroInstance, grid: RouteGrid, origin: tuple[int, int]
     if ri or rj:
         raise PlacementError(f"macro instance {inst.block.name} is off the routing tracks")
     fixed = {}
-    port_node = {(t.layer, t.i, t.j) for t in inst.macro.ports}
+    port_node = {(t.layer, t.i + di, t.j + dj) for t in inst.macro.ports}
     for ln, r in inst.macro.routes.items():
         # a port net's port node is where its top-level part starts: not part of the fixed wires
-        t = NetRoute({(l, i + di, j + dj) for l, i, j in r.nodes - port_node},
-                     {(l, i + di, j + dj) for l, i, j in r.edges},
-                     {(i + di, j + dj) for i, j in r.vias}, {(i + di, j + dj) for i, j in r.vias3},
-                     {(i + di, j + dj) for i, j in r.vias1})
+        t = r.shifted(di, dj)
+        t.nodes -= port_node
         fixed[inst.net_of[ln]] = t
-
-    def moved(t: Terminal) -> Terminal:
-        return Terminal(inst.net_of[t.net], t.i + di, t.j + dj, t.y + oy,
-                        tuple(Shape(s.layer, (s.box[0] + ox, s.box[1] + oy, s.box[2] + ox, s.box[3] + oy), s.purpose)
-                              for s in t.shapes), t.label, t.layer)
-
-    return fixed, [moved(t) for t in inst.macro.terminals], [moved(t) for t in inst.macro.ports]
+    return fixed, *([t.moved(inst.net_of[t.net], di, dj, ox, oy) for t in ts]
+                    for ts in (inst.macro.terminals, inst.macro.ports))
 
 
 @dataclass(frozen=True)

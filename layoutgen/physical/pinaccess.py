@@ -38,8 +38,7 @@ class AccessPoint:
     shapes: tuple[Shape, ...] = field(repr=False)
 
     def moved(self, dx: int, dy: int) -> tuple[Shape, ...]:
-        return tuple(Shape(s.layer, (s.box[0] + dx, s.box[1] + dy, s.box[2] + dx, s.box[3] + dy), s.purpose)
-                     for s in self.shapes)
+        return tuple(s.moved(dx, dy) for s in self.shapes)
 
 
 def _box(cx: int, cy: int, w: int, h: int) -> Box:

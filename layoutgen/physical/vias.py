@@ -19,6 +19,9 @@ class Shape:
     box: Box
     purpose: str = "drawing"
 
+    def moved(self, dx: int, dy: int) -> "Shape":
+        return Shape(self.layer, (self.box[0] + dx, self.box[1] + dy, self.box[2] + dx, self.box[3] + dy), self.purpose)
+
 
 @dataclass(frozen=True)
 class GenCell:

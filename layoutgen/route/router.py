@@ -68,6 +68,12 @@ class NetRoute:
     vias3: set = field(default_factory=set)  # (i, j): via3 (met3-met4)
     vias1: set = field(default_factory=set)  # (i, j): via1 (met1-met2)
 
+    def shifted(self, di: int, dj: int) -> "NetRoute":
+        """The same wires di columns and dj rows over."""
+        return NetRoute({(l, i + di, j + dj) for l, i, j in self.nodes}, {(l, i + di, j + dj) for l, i, j in self.edges},
+                        {(i + di, j + dj) for i, j in self.vias}, {(i + di, j + dj) for i, j in self.vias3},
+                        {(i + di, j + dj) for i, j in self.vias1})
+
 
 @dataclass
 class RouteResult:

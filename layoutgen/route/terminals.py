@@ -22,6 +22,11 @@ class Terminal:
     label: str | None = None  # I/O pin name
     layer: int = 0  # the node's layer: 0 = met2 (logic pins), 1 = met3 (I/O pins on the left/right edge)
 
+    def moved(self, net: int, di: int, dj: int, dx: int, dy: int) -> "Terminal":
+        """The terminal as net `net`, its node di columns and dj rows over, its shapes (dx, dy) nm over."""
+        return Terminal(net, self.i + di, self.j + dj, self.y + dy, tuple(s.moved(dx, dy) for s in self.shapes),
+                        self.label, self.layer)
+
 
 @dataclass(frozen=True)
 class IoPin:
