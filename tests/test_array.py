@@ -44,13 +44,18 @@ def test_abutted_tiles_are_drc_clean_and_lvs_match(pdk, tmp_path):
     path = write_library(lib, tmp_path / "core.gds")
     drc = run_drc(path, pdk, top="core")
     assert drc.total == 0, {k: v for k, v in drc.counts.items() if v}
+    by_cell = run_drc(path, pdk, top="core", by_cell=True)  # each tile once, then the seams
+    assert by_cell.total == 0, by_cell.violated
     lvs = run_lvs(path, design, pdk, power=False)
     assert lvs.match, (lvs.opens[:3], lvs.shorts[:3], lvs.other[:3])
-    # moving one tile by a site breaks the feed-throughs and carry-save joins: LVS sees it
+    # moving one tile by a site breaks the feed-throughs and carry-save joins: LVS sees it, and the
+    # tile now overlaps its neighbour: the seams hold what the whole check finds
     ref = cell.references[0]
     ref.origin = (ref.origin[0] + 0.46, ref.origin[1])
     bad = write_library(lib, tmp_path / "bad.gds")
     assert not run_lvs(bad, design, pdk, power=False).match
+    whole = run_drc(bad, pdk, top="core").violated
+    assert whole and set(run_drc(bad, pdk, top="core", by_cell=True).violated) >= set(whole)
 
 
 def test_identical_tiles_are_one_cell(pdk):

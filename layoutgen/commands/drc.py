@@ -1,4 +1,4 @@
-"""`layoutgen drc GDS [--top CELL] [--report FILE.lyrdb] [--jobs N]`: our sky130 DRC deck on a layout.
+"""`layoutgen drc GDS [--top CELL] [--report FILE.lyrdb] [--jobs N] [--by-cell]`: our sky130 DRC deck on a layout.
 
 Exit codes: 0 clean, 1 violations, 2 bad input.
 """
@@ -19,13 +19,16 @@ from ._common import user_errors
 @click.option("--pdk", "pdk_name", default="sky130", show_default=True, help="PDK whose rule table is used.")
 @click.option("--jobs", type=click.IntRange(1, 64), default=None,
               help="Processes to check rules in (default: one per core for layouts over 4 MB, else 1).")
+@click.option("--by-cell", is_flag=True,
+              help="Check each distinct cell the top places once, then the seams between placements "
+                   "(fast for arrays of reused cells; the top may only place cells).")
 @user_errors
-def command(gds, top, report, pdk_name, jobs):
+def command(gds, top, report, pdk_name, jobs, by_cell):
     """Check GDS against the PDK's design rules; print a per-rule summary."""
     from ..pdk import load_pdk
     from ..verify.drc import run_drc
 
-    result = run_drc(gds, load_pdk(pdk_name), top=top, report=report, workers=jobs)
+    result = run_drc(gds, load_pdk(pdk_name), top=top, report=report, workers=jobs, by_cell=by_cell)
     click.echo(result.summary())
     if result.report is not None:
         click.echo(f"markers: {result.report}")

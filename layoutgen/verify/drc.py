@@ -18,6 +18,7 @@ import klayout.rdb as krdb
 from ..errors import LayoutgenError
 from ..pdk.tech import Rule, Tech
 from ..workers import usable_cores, worker_pool  # noqa: F401  (worker_pool: verify.both and tests use it from here)
+from .drc_cells import check_by_cell, check_plan
 from .drc_checks import CHECKS, Layers, describe
 
 
@@ -99,13 +100,15 @@ def default_workers(gds_path: Path) -> int:
 
 def run_drc(gds_path: str | Path, pdk, top: str | None = None, report: str | Path | None = None,
             *, rules: Iterable[Rule] | None = None, threads: int | None = None, workers: int | None = None,
-            pool: Executor | None = None) -> DrcResult:
+            pool: Executor | None = None, by_cell: bool = False) -> DrcResult:
     """Check a GDS/OASIS layout against the PDK's DRC rules (or `rules`, a subset of them).
 
     Writes a KLayout marker database to `report` (.lyrdb) when given.
     KLayout's checks hold the interpreter and barely use threads, so large layouts are checked rule by
     rule in `workers` processes (default: one per core above PARALLEL_MIN_BYTES), or in `pool` when
     the caller shares one (build runs LVS beside the DRC). Results do not depend on the split.
+    by_cell: check each distinct cell the top places once, then the seams between the placements
+    (drc_cells; for a top of many placements of few cells, such as a layer array).
     """
     gds_path = Path(gds_path)
     tech: Tech = pdk.tech
@@ -118,15 +121,25 @@ def run_drc(gds_path: str | Path, pdk, top: str | None = None, report: str | Pat
     cell = _top_cell(layout, gds_path, top)
     if workers is None:
         workers = default_workers(gds_path)
-    if pool is None and workers <= 1:
-        found = check_rules(gds_path, pdk, cell.name, rules, threads)
-    elif pool is not None:
-        found = _check_in_pool(pool, gds_path, pdk, cell.name, rules)
+    if by_cell:
+        check_plan(layout, cell)  # a top that draws shapes itself fails here, before any worker starts
+        if pool is None and workers > 1:
+            with worker_pool(workers) as own:
+                by_cells = check_by_cell(own, gds_path, pdk, cell.name, rule_groups(rules))
+        else:
+            by_cells = check_by_cell(pool, gds_path, pdk, cell.name, rule_groups(rules))
+        findings = {r.id: [(name, _decode(m)) for name, m in by_cells[r.id]] for r in rules}
+        counts = {r.id: sum(len(m[1]) for _name, m in by_cells[r.id]) for r in rules}
     else:
-        with worker_pool(workers) as own:
-            found = _check_in_pool(own, gds_path, pdk, cell.name, rules)
-    counts = {r.id: found[r.id][0] for r in rules}
-    findings = {r.id: [_decode(m) for m in found[r.id][1]] for r in rules}
+        if pool is None and workers <= 1:
+            found = check_rules(gds_path, pdk, cell.name, rules, threads)
+        elif pool is not None:
+            found = _check_in_pool(pool, gds_path, pdk, cell.name, rules)
+        else:
+            with worker_pool(workers) as own:
+                found = _check_in_pool(own, gds_path, pdk, cell.name, rules)
+        counts = {r.id: found[r.id][0] for r in rules}
+        findings = {r.id: [(cell.name, _decode(m)) for m in found[r.id][1]] for r in rules}
     descriptions = {r.id: describe(r) for r in rules}
 
     report_path = None
@@ -201,13 +214,15 @@ def _write_rdb(path: Path, gds_path: Path, layout: kdb.Layout, cell: kdb.Cell, r
     db.generator = "layoutgen drc"
     db.original_file = gds_path.name
     db.top_cell_name = cell.name
-    rdb_cell = db.create_cell(cell.name)
+    rdb_cells = {cell.name: db.create_cell(cell.name)}
     to_um = kdb.CplxTrans(layout.dbu)
     for rule in rules:
         cat = db.create_category(rule.id)
         cat.description = f"{rule.id}: {descriptions[rule.id]} ({rule.source})"
-        for markers in findings[rule.id]:
-            cat.scan_collection(rdb_cell, to_um, markers, True)
+        for name, markers in findings[rule.id]:  # markers in the coordinates of the cell they were found in
+            if name not in rdb_cells:
+                rdb_cells[name] = db.create_cell(name)
+            cat.scan_collection(rdb_cells[name], to_um, markers, True)
     tmp = path.with_name(path.name + ".tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,10 @@ class Layers:
     flat(name): flattened (placement-level checks on one shape per cell, where flat is cheapest).
     """
 
-    def __init__(self, layout: kdb.Layout, cell: kdb.Cell, tech, dss: kdb.DeepShapeStore):
+    def __init__(self, layout: kdb.Layout, cell: kdb.Cell, tech, dss: kdb.DeepShapeStore,
+                 focus: kdb.Region | None = None):
         self.layout, self.cell, self.tech, self.dss = layout, cell, tech, dss
+        self.focus = focus  # when set, only findings touching it are wanted (checks may skip the rest early)
         self._cache: dict[tuple[str, str], kdb.Region] = {}
 
     def index(self, name: str):
@@ -86,6 +88,8 @@ def space(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
     if layers.is_cut(name) or pairs.is_empty():
         return [pairs]
     candidates = pairs.interacting(pairs.polygons(0) - layers.raw(name))
+    if layers.focus is not None:
+        candidates = candidates.interacting(layers.focus)
     return [_confirm_space(layers, name, d, candidates)]
 
 
