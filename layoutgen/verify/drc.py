@@ -19,11 +19,9 @@ from ..errors import LayoutgenError
 from ..pdk.tech import Rule, Tech
 from ..workers import usable_cores, worker_pool  # noqa: F401  (worker_pool: verify.both and tests use it from here)
 from .drc_cells import check_by_cell, check_plan
+from .drc_io import DrcInputError  # noqa: F401  (callers catch it from here)
+from .drc_io import Encoded, decode, drawn_layers, encode, read_layout, top_cell
 from .drc_checks import CHECKS, Layers, describe
-
-
-class DrcInputError(LayoutgenError):
-    """The layout to check cannot be read or has no such top cell."""
 
 
 @dataclass(frozen=True)
@@ -57,37 +55,6 @@ class DrcResult:
         return "\n".join(lines)
 
 
-def _read_layout(gds_path: Path) -> kdb.Layout:
-    if not gds_path.is_file():
-        raise DrcInputError(f"layout file {gds_path} does not exist; pass a GDS or OASIS file")
-    layout = kdb.Layout()
-    try:
-        layout.read(str(gds_path))
-    except RuntimeError as exc:
-        first = str(exc).splitlines()[0] if str(exc) else "unreadable"
-        raise DrcInputError(f"cannot read layout {gds_path}: {first}") from None
-    return layout
-
-
-def _top_cell(layout: kdb.Layout, gds_path: Path, top: str | None) -> kdb.Cell:
-    if top is not None:
-        cell = layout.cell(top)
-        if cell is None:
-            raise DrcInputError(f"{gds_path} has no cell '{top}'; pass one of its top cells to --top")
-        return cell
-    tops = layout.top_cells()
-    if len(tops) != 1:
-        names = ", ".join(sorted(c.name for c in tops)) or "none"
-        raise DrcInputError(f"{gds_path} has {len(tops)} top cells ({names}); choose one with --top")
-    return tops[0]
-
-
-def _drawn_layers(tech: Tech, layout: kdb.Layout) -> list[str]:
-    """Layers of the tech that carry drawing shapes in this layout (for grid/angle checks)."""
-    present = {(i.layer, i.datatype) for i in layout.layer_infos()}
-    return [n for n, l in tech.layers.items() if l.drawing is not None and l.drawing in present]
-
-
 PARALLEL_MIN_BYTES = 4 << 20  # below this, starting worker processes (about 1 s each) costs more than the checks
 
 
@@ -117,8 +84,8 @@ def run_drc(gds_path: str | Path, pdk, top: str | None = None, report: str | Pat
         if rule.kind not in CHECKS:
             raise LayoutgenError(f"pdk/{tech.name}/rules.json: rule {rule.id} has unknown kind '{rule.kind}'")
     start = time.perf_counter()
-    layout = _read_layout(gds_path)
-    cell = _top_cell(layout, gds_path, top)
+    layout = read_layout(gds_path)
+    cell = top_cell(layout, gds_path, top)
     if workers is None:
         workers = default_workers(gds_path)
     if by_cell:
@@ -128,7 +95,7 @@ def run_drc(gds_path: str | Path, pdk, top: str | None = None, report: str | Pat
                 by_cells = check_by_cell(own, gds_path, pdk, cell.name, rule_groups(rules))
         else:
             by_cells = check_by_cell(pool, gds_path, pdk, cell.name, rule_groups(rules))
-        findings = {r.id: [(name, _decode(m)) for name, m in by_cells[r.id]] for r in rules}
+        findings = {r.id: [(name, decode(m)) for name, m in by_cells[r.id]] for r in rules}
         counts = {r.id: sum(len(m[1]) for _name, m in by_cells[r.id]) for r in rules}
     else:
         if pool is None and workers <= 1:
@@ -139,7 +106,7 @@ def run_drc(gds_path: str | Path, pdk, top: str | None = None, report: str | Pat
             with worker_pool(workers) as own:
                 found = _check_in_pool(own, gds_path, pdk, cell.name, rules)
         counts = {r.id: found[r.id][0] for r in rules}
-        findings = {r.id: [(cell.name, _decode(m)) for m in found[r.id][1]] for r in rules}
+        findings = {r.id: [(cell.name, decode(m)) for m in found[r.id][1]] for r in rules}
     descriptions = {r.id: describe(r) for r in rules}
 
     report_path = None
@@ -150,23 +117,20 @@ def run_drc(gds_path: str | Path, pdk, top: str | None = None, report: str | Pat
     return DrcResult(cell.name, counts, descriptions, seconds, report_path)
 
 
-Encoded = tuple[str, list[str]]  # ("pairs" | "polygons", each marker as KLayout's text form)
-
-
 def check_rules(gds_path: Path, pdk, top: str, rules: Iterable[Rule], threads: int | None = None
                 ) -> dict[str, tuple[int, list[Encoded]]]:
     """Run `rules` on the layout: rule id -> (marker count, markers). Markers travel as text so that a
     worker process can return them."""
-    layout = _read_layout(gds_path)
-    cell = _top_cell(layout, gds_path, top)
+    layout = read_layout(gds_path)
+    cell = top_cell(layout, gds_path, top)
     dss = kdb.DeepShapeStore()
     dss.threads = threads if threads is not None else min(4, os.cpu_count() or 1)
     layers = Layers(layout, cell, pdk.tech, dss)
-    drawn = _drawn_layers(pdk.tech, layout)
+    drawn = drawn_layers(pdk.tech, layout)
     found = {}
     for rule in rules:
         markers = [m for m in CHECKS[rule.kind](rule, layers, drawn) if not m.is_empty()]
-        found[rule.id] = (sum(m.count() for m in markers), [_encode(m) for m in markers])
+        found[rule.id] = (sum(m.count() for m in markers), [encode(m) for m in markers])
     return found
 
 
@@ -189,24 +153,6 @@ def _check_in_pool(pool: Executor, gds_path: Path, pdk, top: str, rules) -> dict
     for future in futures:
         found.update(future.result())
     return found
-
-
-def _encode(markers) -> Encoded:
-    kind = "pairs" if isinstance(markers, kdb.EdgePairs) else "polygons"
-    return kind, [m.to_s() for m in markers.each()]
-
-
-def _decode(encoded: Encoded):
-    kind, items = encoded
-    if kind == "pairs":
-        out = kdb.EdgePairs()
-        for text in items:
-            out.insert(kdb.EdgePair.from_s(text))
-    else:
-        out = kdb.Region()
-        for text in items:
-            out.insert(kdb.Polygon.from_s(text))
-    return out
 
 
 def _write_rdb(path: Path, gds_path: Path, layout: kdb.Layout, cell: kdb.Cell, rules, findings, descriptions) -> None:

@@ -24,14 +24,13 @@ from __future__ import annotations
 import os
 from concurrent.futures import Executor
 from pathlib import Path
-from typing import Iterable
-
 import klayout.db as kdb
 import numpy as np
 
 from ..errors import LayoutgenError
 from ..pdk.tech import Rule, Tech
 from .drc_checks import CHECKS, Layers
+from .drc_io import drawn_layers, encode, read_layout, top_cell
 
 # rule kinds the seams need not be checked for (see the module docstring)
 CELL_ONLY_KINDS = frozenset({"area", "tap_distance", "grid", "manhattan"})
@@ -127,21 +126,19 @@ def check_plan(layout: kdb.Layout, top: kdb.Cell) -> list[str]:
 
 def check_group(gds_path: Path, pdk, top_name: str, rules: tuple[Rule, ...], threads: int = 1) -> Found:
     """One group of rules: on every distinct placed cell alone, and on the seams of the top."""
-    from .drc import _drawn_layers, _encode, _read_layout, _top_cell
-
-    layout = _read_layout(gds_path)
-    top = _top_cell(layout, gds_path, top_name)
+    layout = read_layout(gds_path)
+    top = top_cell(layout, gds_path, top_name)
     tech: Tech = pdk.tech
     found: Found = {r.id: [] for r in rules}
     dss = kdb.DeepShapeStore()
     dss.threads = threads
-    drawn = _drawn_layers(tech, layout)
+    drawn = drawn_layers(tech, layout)
     for name in check_plan(layout, top):
         layers = Layers(layout, layout.cell(name), tech, dss)
         for rule in rules:
             for m in CHECKS[rule.kind](rule, layers, drawn):
                 if not m.is_empty():
-                    found[rule.id].append((name, _encode(m)))
+                    found[rule.id].append((name, encode(m)))
     placed = Placements(top)
     boxes = placed.boxes
     in_cells = {(rule_id, name): {_marker(kind, t).to_s() for t in texts}
@@ -160,7 +157,7 @@ def check_group(gds_path: Path, pdk, top_name: str, rules: tuple[Rule, ...], thr
             for m in CHECKS[rule.kind](rule, layers, ()):
                 kept = m.interacting(zone)
                 if not kept.is_empty():
-                    kind, texts = _encode(kept)
+                    kind, texts = encode(kept)
                     texts = [t for t in texts if not _found_in_cell(t, kind, rule.id, placed, in_cells)]
                     if texts:
                         found[rule.id].append((top.name, (kind, texts)))
@@ -169,7 +166,7 @@ def check_group(gds_path: Path, pdk, top_name: str, rules: tuple[Rule, ...], thr
             off_grid, bent = placement_faults(placed, int(rule.params.get("value_nm", 1)))
             bad = off_grid if rule.kind == "grid" else bent
             if not bad.is_empty():
-                found[rule.id].append((top.name, _encode(bad)))
+                found[rule.id].append((top.name, encode(bad)))
     return found
 
 
