@@ -3,7 +3,8 @@
 Prints, per layer: tiles, distinct tiles, the frame, the time to place and route the distinct tiles,
 the array's size and cell utilization, and the DRC and LVS time of the array alone (the tiles' cells
 against their own netlist; the periphery, i.e. input registers, bottom adders and pipeline registers,
-is not part of it).
+is not part of it). The DRC runs cell by cell (each tile cell once, then the seams) and whole (deep
+mode), side by side; `--drc cells` skips the slower whole check.
 
     python benchmarks/array_tiles.py examples/digits/digits.int.npz --group 16 --block 4 --utilization 0.3
     python benchmarks/array_tiles.py random:256:-1:1 --group 4 --block 1 --uniform   # 256x256 ternary a8
@@ -63,6 +64,8 @@ def main() -> None:
     ap.add_argument("--uniform", action="store_true", help="whole carry-save words between tiles (tiles reused)")
     ap.add_argument("--cluster", type=int, default=0, help="K centroids per layer for tiles of --group inputs")
     ap.add_argument("--workers", type=int, default=None, help="processes laying out tiles (default: one per core)")
+    ap.add_argument("--drc", default="cells,whole",
+                    help="DRC modes side by side: cells (each tile cell once, then the seams), whole (deep mode)")
     args = ap.parse_args()
     pdk = load_pdk("sky130")
     model = _model(args.model)
@@ -77,37 +80,53 @@ def main() -> None:
           f"{len(net.templates)} distinct ({time.perf_counter() - t:.1f} s)")
     access = PinAccess(pdk, None)
     layers = range(len(model.layers)) if args.layers == "all" else [int(v) for v in args.layers.split(",")]
+    modes = [m for m in args.drc.split(",") if m]
+    if not modes or set(modes) - {"cells", "whole"}:
+        sys.exit(f"--drc {args.drc}: give cells, whole or both, comma-separated")
     print("| layer | places | distinct cells | frame rows x sites (per row / column) | tile P&R s | s per distinct cell | "
-          "array um | um2 per weight | cell util | GDS MB | DRC s | LVS s | result |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "array um | um2 per weight | cell util | GDS MB | " + " | ".join(f"DRC s ({m})" for m in modes)
+          + " | LVS s | result |")
+    print("|---|---|---|---|---|---|---|---|---|---|" + "---|" * len(modes) + "---|---|")
     for layer in layers:
+        m = measure_layer(net, model, layer, pdk, access, args.utilization, args.met4, args.workers, modes)
+        print(f"| {layer} | {m['places']} | {m['cells']} | {m['frame']} | {m['pr_s']:.1f} | {m['pr_s'] / m['cells']:.2f} | "
+              f"{m['array_um']} | {m['um2_per_w']:.0f} | {m['util']:.2f} | {m['gds_mb']:.1f} | "
+              + " | ".join(f"{v:.1f}" for v in m["drc_s"])
+              + f" | {m['lvs_s']:.1f} | DRC {'/'.join(map(str, m['drc']))}, LVS {'match' if m['lvs'] else 'MISMATCH'} |",
+              flush=True)
+
+
+def measure_layer(net, model, layer: int, pdk, access, utilization: float = 0.3, met4: bool = False,
+                  workers: int | None = None, modes=("cells",)) -> dict:
+    """Lay out one layer of a chained network as an array, write it, check it: sizes, times, results."""
+    t = time.perf_counter()
+    arr = layer_array(net, layer, pdk, access, utilization, route_options=RouteOptions(met4=met4), workers=workers)
+    pr = time.perf_counter() - t
+    w, h = arr.size_nm
+    width_um, height_um = w / 1000, h / 1000
+    area = sum(pdk.library[i.master].area_um2 for i in net.module.instances
+               if net.cell_tile.get(i.name) is not None and net.places[net.cell_tile[i.name]][0] == layer)
+    with tempfile.TemporaryDirectory() as tmp:
+        lib = array_library(arr, pdk, "core")
+        cell = next(c for c in lib.cells if c.name == "core")
+        design = array_netlist(net, arr, pdk, cell)
+        path = write_library(lib, Path(tmp) / "core.gds")
+        gds_mb = path.stat().st_size / 1e6
+        drc_s, totals = [], []
+        for mode in modes:
+            t = time.perf_counter()
+            drc = run_drc(path, pdk, top="core", by_cell=mode == "cells")
+            drc_s.append(time.perf_counter() - t)
+            totals.append(drc.total)
         t = time.perf_counter()
-        arr = layer_array(net, layer, pdk, access, args.utilization, route_options=RouteOptions(met4=args.met4),
-                          workers=args.workers)
-        pr = time.perf_counter() - t
-        w, h = arr.size_nm
-        width_um, height_um = w / 1000, h / 1000
-        area = sum(pdk.library[i.master].area_um2 for i in net.module.instances
-                   if net.cell_tile.get(i.name) is not None and net.places[net.cell_tile[i.name]][0] == layer)
-        with tempfile.TemporaryDirectory() as tmp:
-            lib = array_library(arr, pdk, "core")
-            cell = next(c for c in lib.cells if c.name == "core")
-            design = array_netlist(net, arr, pdk, cell)
-            path = write_library(lib, Path(tmp) / "core.gds")
-            gds_mb = path.stat().st_size / 1e6
-            t = time.perf_counter()
-            drc = run_drc(path, pdk, top="core")
-            drc_s = time.perf_counter() - t
-            t = time.perf_counter()
-            lvs = run_lvs(path, design, pdk, power=False)
-            lvs_s = time.perf_counter() - t
-        n_tiles = len(arr.places)
-        weights = int(np.count_nonzero(model.layers[layer].W))
-        print(f"| {layer} | {n_tiles} | {len(arr.tiles)} | {_span(f.rows for f in arr.row_frames)} x "
-              f"{_span(f.sites for f in arr.col_frames)} | {pr:.1f} | {pr / len(arr.tiles):.2f} | "
-              f"{width_um:.0f} x {height_um:.0f} | {width_um * height_um / weights:.0f} | "
-              f"{area / (width_um * height_um):.2f} | {gds_mb:.1f} | {drc_s:.1f} | {lvs_s:.1f} | "
-              f"DRC {drc.total}, LVS {'match' if lvs.match else 'MISMATCH'} |", flush=True)
+        lvs = run_lvs(path, design, pdk, power=False)
+        lvs_s = time.perf_counter() - t
+    weights = int(np.count_nonzero(model.layers[layer].W))
+    return {"places": len(arr.places), "cells": len(arr.tiles),
+            "frame": f"{_span(f.rows for f in arr.row_frames)} x {_span(f.sites for f in arr.col_frames)}",
+            "pr_s": pr, "array_um": f"{width_um:.0f} x {height_um:.0f}", "um2_per_w": width_um * height_um / weights,
+            "util": area / (width_um * height_um), "gds_mb": gds_mb, "drc_s": drc_s, "drc": totals,
+            "lvs_s": lvs_s, "lvs": bool(lvs.match)}
 
 
 if __name__ == "__main__":

@@ -22,11 +22,17 @@ and with `--no-macros` (the same netlist, every copy loose). Columns: macro cell
 layout seconds, die mm2, wire mm, GDS kB, DRC seconds and violations, LVS seconds and match.
 LAYOUT_HOOK holds that function while a layout case runs.
 
+Array columns (`--array N`): the N x N layer at ternary and 4-bit weights laid out as an array of
+uniform tiles of 4 inputs (benchmarks/array_tiles.py; identical weights anywhere are one cell),
+unclustered ("exact": the reuse is lossless) and with K centroids; a config with more distinct tiles
+than --array-max-cells is listed, not laid out. DRC runs cell by cell; with --quick, only these.
+
     python benchmarks/cluster.py                # digits + 256x256 ternary and w4 (several minutes)
     python benchmarks/cluster.py --quick        # digits only
     python benchmarks/cluster.py --png curve.png  # also the accuracy-vs-K plot of the digits example
     python benchmarks/cluster.py --quick --layout 8    # digits + laid-out 8x8 layers (DRC, LVS)
     python benchmarks/cluster.py --quick --layout-digits 0.2   # digits configs laid out (about 40 min)
+    python benchmarks/cluster.py --quick --array 256   # 256x256 ternary and w4 laid out as tile arrays (no digits)
 """
 from __future__ import annotations
 
@@ -115,7 +121,9 @@ def digits_case(pdk, quick_ks):
     return model, data, run_case("digits 64-32-10", model, pdk, data.X_calib, spec, score, check_X=data.X_test)
 
 
-def random_case(pdk, label, lo, hi, size, spec):
+def random_layer(lo, hi, size):
+    """A seeded N x N layer on 8-bit inputs, its calibration inputs, and its score: the RMS change of a
+    model's outputs relative to the layer's own."""
     rng = np.random.default_rng(0)
     W = rng.integers(lo, hi + 1, (size, size)).astype(np.int64)
     model = IntModel(8, [IntLayer(W, np.zeros(size, np.int64), 0, False, 0)])
@@ -128,7 +136,54 @@ def random_case(pdk, label, lo, hi, size, spec):
         err = golden(m, calib).astype(np.float64) - ref
         return f"{np.sqrt(np.mean(err ** 2)) / np.sqrt(np.mean(ref ** 2)):.3f}"
 
+    return model, calib, score
+
+
+def random_case(pdk, label, lo, hi, size, spec):
+    model, calib, score = random_layer(lo, hi, size)
     return run_case(f"{size}x{size} {label} a8", model, pdk, calib, spec, score)
+
+
+ARRAY_TILE = 4  # inputs per tile of the array columns (tiles of one neuron, 8-bit inputs)
+ARRAY_COLUMNS = [("case", "case"), ("config", "config"), ("score", "rel. error"), ("tiles", "tiles"),
+                 ("distinct", "distinct tiles"), ("pr_s", "tile P&R s"), ("um2_per_w", "um2/weight"),
+                 ("gds_mb", "GDS MB"), ("drc_s", "DRC s (by cell)"), ("lvs_s", "LVS s"), ("result", "result")]
+
+
+def array_case(pdk, label, lo, hi, size, ks, max_cells):
+    """The layer laid out as an array of uniform tiles (identical weights on any inputs = one cell),
+    unclustered and with each K: distinct cells, place-and-route, GDS, DRC (cell by cell) and LVS."""
+    from array_tiles import measure_layer
+
+    from layoutgen.arith.layer import ArithOptions
+    from layoutgen.arith.network import build_network
+    from layoutgen.physical.pinaccess import PinAccess
+
+    model, calib, score = random_layer(lo, hi, size)
+    access = PinAccess(pdk, None)
+    rows = []
+    for K in [None] + list(ks):
+        built = cluster_model(model, K, calib, tile=ARRAY_TILE).model if K else model
+        net = build_network(built, pdk, "m", ArithOptions(chain=ARRAY_TILE, chain_block=1, chain_bits=64,
+                                                          local_inverters=True, chain_uniform=True))
+        row = {"case": f"{size}x{size} {label} a8", "config": f"K={K} t{ARRAY_TILE}" if K else f"exact t{ARRAY_TILE}",
+               "score": score(built), "tiles": len(net.stamps), "distinct": len(net.templates)}
+        if len(net.templates) > max_cells:
+            row["result"] = f"not laid out: over --array-max-cells {max_cells}"
+        else:
+            m = measure_layer(net, built, 0, pdk, access)
+            row.update(pr_s=round(m["pr_s"], 1), um2_per_w=round(m["um2_per_w"]), gds_mb=round(m["gds_mb"], 1),
+                       drc_s=round(m["drc_s"][0], 1), lvs_s=round(m["lvs_s"], 1),
+                       result=f"DRC {m['drc'][0]}, LVS {'match' if m['lvs'] else 'MISMATCH'}")
+        rows.append(row)
+        print("  " + " ".join(f"{k}={v}" for k, v in row.items()), file=sys.stderr, flush=True)
+    return rows
+
+
+def array_table(rows):
+    out = ["| " + " | ".join(h for _, h in ARRAY_COLUMNS) + " |", "|" + "---|" * len(ARRAY_COLUMNS)]
+    out += ["| " + " | ".join(str(r.get(k, "")) for k, _ in ARRAY_COLUMNS) + " |" for r in rows]
+    return "\n".join(out)
 
 
 LAYOUT_UTILIZATION = 0.4
@@ -203,8 +258,25 @@ def main(argv=None):
                     help="also lay out the digits example per config at utilization U")
     ap.add_argument("--digits-configs", default="off,exact2,64d1",
                     help="with --layout-digits: which configs (off, exact2, exact4, K or KdD at tile 2)")
+    ap.add_argument("--array", type=int, default=0, metavar="N",
+                    help="also lay out an N x N layer at ternary and 4-bit weights as an array of uniform tiles, "
+                         "unclustered and per K (DRC cell by cell, LVS)")
+    ap.add_argument("--array-ks", default="16;64,256", metavar="KS",
+                    help="with --array: the Ks of the ternary layer, then of the w4 layer, e.g. '16;64,256' ('-': none)")
+    ap.add_argument("--array-max-cells", type=int, default=1500, metavar="C",
+                    help="with --array: skip a config with more distinct tiles than this (about 0.1 s each)")
     args = ap.parse_args(argv)
     pdk = load_pdk("sky130")
+    if args.array:
+        ks = [[int(k) for k in part.split(",") if k.strip() not in ("", "-")] for part in args.array_ks.split(";")]
+        if len(ks) != 2:
+            sys.exit(f"--array-ks {args.array_ks}: give the ternary Ks and the w4 Ks, separated by ';'")
+        laid = array_case(pdk, "ternary", -1, 1, args.array, ks[0], args.array_max_cells)
+        laid += array_case(pdk, "w4", -7, 7, args.array, ks[1], args.array_max_cells)
+        print(f"\nLaid out as arrays of uniform {ARRAY_TILE}-input tiles (frame utilization 0.3):\n")
+        print(array_table(laid))
+        if args.quick:
+            return
     model, data, rows = digits_case(pdk, (8, 16, 32, 64, 128))
     if not args.quick:
         exact = [(None, 0, 0), (None, 2, 2), (None, 4, 4)]

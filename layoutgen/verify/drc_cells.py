@@ -6,7 +6,8 @@ placement its own context (its neighbours differ), so its cost grows with the pl
 check (256 x 256 ternary array: 22 minutes). Here a cell's own violations are found once, whatever
 its neighbours, and what two placements can only do together lies near where they meet:
 
-- a cell checked on its own reports everything that is wrong inside it; what a neighbour adds can
+- a cell checked on its own (all of them at once, spaced apart in a catalog) reports everything that
+  is wrong inside it; what a neighbour adds can
   only hide such a finding (a gap filled, a cut enclosed), so the check errs on the safe side;
 - a violation made by shapes of two placements lies within the rule's distance of both, so within
   `reach` of a placement's border or of the overlap of two placements: the seam zone. The shapes that
@@ -21,9 +22,11 @@ A violation inside a cell counts once, however often the cell is placed.
 """
 from __future__ import annotations
 
+import bisect
 import os
 from concurrent.futures import Executor
 from pathlib import Path
+from typing import Iterable
 import klayout.db as kdb
 import numpy as np
 
@@ -46,9 +49,10 @@ def reach_nm(rule: Rule) -> int:
 
 
 def margin_nm(rule: Rule) -> int:
-    """Width of the window beyond the zone: findings caused by the window's clipped border lie at most
-    the rule's distance from it (and a wide-metal check needs the whole width of a part to call it wide)."""
-    return 2 * reach_nm(rule) + int(rule.params.get("width_gt_nm", 0)) + 10
+    """Width of the window beyond the zone. A shape left out lies farther than this from the zone, and
+    what its absence could make the rule find (a gap it would have filled) lies within the rule's
+    distance of it; a wide-metal check also needs the whole width of a part to call it wide."""
+    return reach_nm(rule) + int(rule.params.get("width_gt_nm", 0)) + 10
 
 
 def rule_layers(rule: Rule) -> set[str]:
@@ -124,6 +128,46 @@ def check_plan(layout: kdb.Layout, top: kdb.Cell) -> list[str]:
     return sorted({layout.cell(inst.cell_index).name for inst in top.each_inst()})
 
 
+def catalog_gap_nm(rules: Iterable[Rule]) -> int:
+    """Room between the cells of a catalog: farther than any rule reaches (latch-up taps included)."""
+    return 2 * max(int(r.params.get("value_nm", 0)) for r in rules) + 1000
+
+
+class Catalog:
+    """Every distinct cell placed once, side by side, so far apart that no rule sees two of them: one
+    hierarchical check of this cell checks each of them alone, and builds each layer once for all."""
+
+    def __init__(self, layout: kdb.Layout, names: list[str], gap_nm: int):
+        self.cell = layout.create_cell("$catalog")
+        self.names, self.lefts, self.shifts = [], [], []
+        x = 0
+        for name in names:
+            child = layout.cell(name)
+            box = child.bbox()
+            shift = kdb.Trans(x - box.left, 0)
+            self.cell.insert(kdb.CellInstArray(child.cell_index(), shift))
+            self.names.append(name)
+            self.lefts.append(x - gap_nm // 2)  # a finding belongs to the cell its centre is nearest
+            self.shifts.append(shift)
+            x += box.width() + gap_nm
+
+    def split(self, markers) -> list[tuple[str, object]]:
+        """The findings per cell, each in its cell's own coordinates."""
+        if markers.is_empty():
+            return []
+        per: dict[int, list] = {}
+        for m in markers.each():
+            k = bisect.bisect_right(self.lefts, m.bbox().center().x) - 1
+            per.setdefault(k, []).append(m.transformed(self.shifts[k].inverted()))
+        out = []
+        for k in sorted(per):
+            local = kdb.EdgePairs() if isinstance(markers, kdb.EdgePairs) else kdb.Region()
+            for m in per[k]:
+                local.insert(m)
+            out.append((self.names[k], local))
+        return out
+
+
 def check_group(gds_path: Path, pdk, top_name: str, rules: tuple[Rule, ...], threads: int = 1) -> Found:
     """One group of rules: on every distinct placed cell alone, and on the seams of the top."""
     layout = read_layout(gds_path)
@@ -133,12 +177,12 @@ def check_group(gds_path: Path, pdk, top_name: str, rules: tuple[Rule, ...], thr
     dss = kdb.DeepShapeStore()
     dss.threads = threads
     drawn = drawn_layers(tech, layout)
-    for name in check_plan(layout, top):
-        layers = Layers(layout, layout.cell(name), tech, dss)
-        for rule in rules:
-            for m in CHECKS[rule.kind](rule, layers, drawn):
-                if not m.is_empty():
-                    found[rule.id].append((name, encode(m)))
+    catalog = Catalog(layout, check_plan(layout, top), catalog_gap_nm(tech.rules))
+    layers = Layers(layout, catalog.cell, tech, dss)
+    for rule in rules:
+        for m in CHECKS[rule.kind](rule, layers, drawn):
+            for name, local in catalog.split(m):
+                found[rule.id].append((name, encode(local)))
     placed = Placements(top)
     boxes = placed.boxes
     in_cells = {(rule_id, name): {_marker(kind, t).to_s() for t in texts}
