@@ -262,13 +262,13 @@ def main(argv=None):
                     help="also lay out an N x N layer at ternary and 4-bit weights as an array of uniform tiles, "
                          "unclustered and per K (DRC cell by cell, LVS)")
     ap.add_argument("--array-ks", default="16;64,256", metavar="KS",
-                    help="with --array: the Ks of the ternary layer, then of the w4 layer, e.g. '16;64,256' ('-': none)")
+                    help="with --array: the Ks of the ternary layer, then of the w4 layer, e.g. '16;64,256' (';64': none for ternary)")
     ap.add_argument("--array-max-cells", type=int, default=1500, metavar="C",
                     help="with --array: skip a config with more distinct tiles than this (about 0.1 s each)")
     args = ap.parse_args(argv)
     pdk = load_pdk("sky130")
     if args.array:
-        ks = [[int(k) for k in part.split(",") if k.strip() not in ("", "-")] for part in args.array_ks.split(";")]
+        ks = [[int(k) for k in part.split(",") if k.strip()] for part in args.array_ks.split(";")]
         if len(ks) != 2:
             sys.exit(f"--array-ks {args.array_ks}: give the ternary Ks and the w4 Ks, separated by ';'")
         laid = array_case(pdk, "ternary", -1, 1, args.array, ks[0], args.array_max_cells)

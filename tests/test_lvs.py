@@ -309,3 +309,44 @@ def test_placed_unrouted_layout_has_clean_power_and_every_signal_pin_floating(tm
     expected = sum(d for d in degree.values() if d > 1)
     assert len(r.floating_pins) == expected
     assert not any(f.net in ("VPWR", "VGND") for f in r.floating_pins)
+
+
+def _tie_circuits(with_floating_port: bool):
+    """A reference top with a tie cell whose LO output drives nothing (a one-pin net), and a layout top
+    where that pin has no net at all; optionally a top port that touches nothing."""
+    import klayout.db as kdb
+
+    nets = {}
+    for side in ("layout", "ref"):
+        nl = kdb.Netlist()
+        tie = kdb.Circuit()
+        tie.name = "tie"
+        hi_pin, lo_pin = tie.create_pin("HI"), tie.create_pin("LO")
+        nl.add(tie)
+        top = kdb.Circuit()
+        top.name = "top"
+        nl.add(top)
+        sc = top.create_subcircuit(tie, "t0")
+        hi = top.create_net("hi")
+        sc.connect_pin(hi_pin, hi)
+        if side == "ref":
+            sc.connect_pin(lo_pin, top.create_net("lo"))
+        if with_floating_port:
+            port = top.create_pin("unused")
+            top.connect_pin(port, top.create_net("unused"))
+        nets[side] = (nl, top, sc, lo_pin)
+    return nets
+
+
+@pytest.mark.parametrize("with_floating_port", [False, True])
+def test_unused_cell_outputs_leave_the_reference_and_ports_stay(with_floating_port):
+    from layoutgen.verify.lvs import drop_unwired_outputs
+
+    nets = _tie_circuits(with_floating_port)
+    lay_nl, ref_nl = nets["layout"][0], nets["ref"][0]
+    _nl, ref_top, ref_sc, lo_pin = nets["ref"]
+    drop_unwired_outputs(lay_nl, ref_nl)
+    assert ref_sc.net_for_pin(lo_pin.id()) is None  # the one-pin net is gone, as on the layout side
+    assert ref_top.net_by_name("lo") is None and ref_top.net_by_name("hi") is not None
+    if with_floating_port:  # a port touching nothing keeps its net
+        assert ref_top.net_for_pin(ref_top.pin_by_name("unused").id()) is not None
