@@ -81,9 +81,12 @@ def space(rule: Rule, layers: Layers, drawn: Iterable[str]) -> Markers:
     Other layers: candidates come from the drawn shapes one by one (cheap and hierarchical; merging first
     turns rails and all that touches them into row-long polygons whose spacing check is quadratic);
     pairs whose gap is filled by other shapes go, and each remaining candidate is confirmed by the exact
-    merged check in a small window around it.
+    merged check in a small window around it. A rule marked "merged" in the rule table is checked on
+    the merged layer at once (wells: the cells' shapes overlap, and merge into a few strips).
     """
     name, d = rule["layer"], rule["value_nm"]
+    if rule.params.get("merged"):  # the rule table's choice for layers whose shapes mostly overlap (wells)
+        return [layers.deep(name).space_check(d, metrics=EUCLID)]
     pairs = layers.raw(name).space_check(d, metrics=EUCLID, zero_distance_mode=NO_ZERO)
     if layers.is_cut(name) or pairs.is_empty():
         return [pairs]
