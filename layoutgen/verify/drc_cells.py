@@ -7,8 +7,8 @@ check (256 x 256 ternary array: 22 minutes). Here a cell's own violations are fo
 its neighbours, and what two placements can only do together lies near where they meet:
 
 - a cell checked on its own (all of them at once, spaced apart in a catalog) reports everything that
-  is wrong inside it; what a neighbour adds can
-  only hide such a finding (a gap filled, a cut enclosed), so the check errs on the safe side;
+  is wrong inside it; what a neighbour adds can only hide such a finding (a gap filled, a cut
+  enclosed), so the check errs on the safe side;
 - a violation made by shapes of two placements lies within the rule's distance of both, so within
   `reach` of a placement's border or of the overlap of two placements: the seam zone. The shapes that
   reach into a window around the zone are flattened and checked; findings that touch the zone are
@@ -27,6 +27,7 @@ import os
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Iterable
+
 import klayout.db as kdb
 import numpy as np
 
