@@ -108,15 +108,15 @@ def compile_model(model, pdk: Pdk, options: BuildOptions, progress: Progress | N
             clock = choose_stage_depth(net, pdk, options.clock_mhz, top=options.top)
         options = replace(options, stage_depth=clock.stage_depth)
     groups = None
+    delays = load_logic_delays(pdk.data_dir)
     if options.array:  # each layer's array is one stage: no register may cut between its tiles
         groups = {name: net.places[s][0] for name, s in net.cell_tile.items()}
-        delays = load_logic_delays(pdk.data_dir)
         # an inverter in front of the array may be re-made in its stage: room for one more
         need = max(group_depths(net.module, pdk.library, delays, groups).values()) + delays["inv"]["Y"]
         options = replace(options, stage_depth=max(options.stage_depth, math.ceil(need * 100) / 100))
     with progress.step(f"pipeline (stage depth {options.stage_depth:g} full-adder levels)"):
         pipe = insert_registers(
-            net.module, pdk.library, load_logic_delays(pdk.data_dir), net.x_nets, net.y_bits, options.stage_depth,
+            net.module, pdk.library, delays, net.x_nets, net.y_bits, options.stage_depth,
             groups=groups,
         )
         if pipe.groups_cut:

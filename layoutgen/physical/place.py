@@ -236,11 +236,10 @@ def place(design: Design, pdk: Pdk, *, pdk_root: str | Path | None = None,
     placed: list[PlacedBlock] = []
     blocked = None
     for _attempt in range(40):
-        region = Region(n_rows, row_sites, site_nm, row_nm, maxw if blocks else 0)
-        if fixed_at:  # the blocks' own sites are taken: spreading fills the rest
-            region = Region(n_rows, row_sites, site_nm, row_nm, maxw,
-                            blocked_sites([PlacedBlock(b.name, b.cell, *fixed_at[b.name], b.rows, b.sites)
-                                           for b in blocks], n_rows, row_sites))
+        # fixed blocks' own sites are taken: spreading fills the rest
+        taken = blocked_sites([PlacedBlock(b.name, b.cell, *fixed_at[b.name], b.rows, b.sites) for b in blocks],
+                              n_rows, row_sites) if fixed_at else None
+        region = Region(n_rows, row_sites, site_nm, row_nm, maxw if blocks else 0, taken)
         anchors = port_anchors(gcells, region) if options.anchors is None else {
             n: (fx * region.width_nm, fy * region.height_nm) for n, fx, fy in options.anchors}
         if fixed_at:

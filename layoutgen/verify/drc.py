@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import nullcontext
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,23 +91,17 @@ def run_drc(gds_path: str | Path, pdk, top: str | None = None, report: str | Pat
         workers = default_workers(gds_path)
     if by_cell:
         check_plan(layout, cell)  # a top that draws shapes itself fails here, before any worker starts
-        if pool is None and workers > 1:
-            with worker_pool(workers) as own:
-                by_cells = check_by_cell(own, gds_path, pdk, cell.name, rule_groups(rules))
+    # the caller's pool, one of our own, or none (in this process)
+    with (worker_pool(workers) if pool is None and workers > 1 else nullcontext(pool)) as tasks:
+        if by_cell:
+            by_cells = check_by_cell(tasks, gds_path, pdk, cell.name, rule_groups(rules))
+            findings = {r.id: [(name, decode(m)) for name, m in by_cells[r.id]] for r in rules}
+            counts = {r.id: sum(len(m[1]) for _name, m in by_cells[r.id]) for r in rules}
         else:
-            by_cells = check_by_cell(pool, gds_path, pdk, cell.name, rule_groups(rules))
-        findings = {r.id: [(name, decode(m)) for name, m in by_cells[r.id]] for r in rules}
-        counts = {r.id: sum(len(m[1]) for _name, m in by_cells[r.id]) for r in rules}
-    else:
-        if pool is None and workers <= 1:
-            found = check_rules(gds_path, pdk, cell.name, rules, threads)
-        elif pool is not None:
-            found = _check_in_pool(pool, gds_path, pdk, cell.name, rules)
-        else:
-            with worker_pool(workers) as own:
-                found = _check_in_pool(own, gds_path, pdk, cell.name, rules)
-        counts = {r.id: found[r.id][0] for r in rules}
-        findings = {r.id: [(cell.name, decode(m)) for m in found[r.id][1]] for r in rules}
+            found = (check_rules(gds_path, pdk, cell.name, rules, threads) if tasks is None
+                     else _check_in_pool(tasks, gds_path, pdk, cell.name, rules))
+            counts = {r.id: found[r.id][0] for r in rules}
+            findings = {r.id: [(cell.name, decode(m)) for m in found[r.id][1]] for r in rules}
     descriptions = {r.id: describe(r) for r in rules}
 
     report_path = None

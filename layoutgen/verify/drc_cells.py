@@ -43,9 +43,7 @@ Found = dict[str, list[tuple[str, object]]]  # rule id -> (cell name, encoded ma
 
 
 def reach_nm(rule: Rule) -> int:
-    """How far apart two shapes can be and still make a violation of `rule` together."""
-    if rule.kind in CELL_ONLY_KINDS or rule.kind == "row_overlap":
-        return 0
+    """How far apart two shapes can be and still make a violation of `rule` (a seam rule) together."""
     return int(rule.params.get("value_nm", 0))
 
 
